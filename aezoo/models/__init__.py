@@ -1,0 +1,13 @@
+"""Autoencoder families; importing this package registers every architecture."""
+
+from aezoo.models.base import Autoencoder
+from aezoo.models.conv import ConvAutoencoder
+from aezoo.models.dense import DenseAutoencoder, LinearAutoencoder
+from aezoo.models.regularised import ContractiveAutoencoder, DenoisingAutoencoder, SparseAutoencoder
+from aezoo.models.variational import BetaVAE, ConvVAE, DenseVAE, VariationalAutoencoder
+
+__all__ = [
+    "Autoencoder", "BetaVAE", "ContractiveAutoencoder", "ConvAutoencoder", "ConvVAE",
+    "DenoisingAutoencoder", "DenseAutoencoder", "DenseVAE", "LinearAutoencoder",
+    "SparseAutoencoder", "VariationalAutoencoder",
+]

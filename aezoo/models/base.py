@@ -1,0 +1,221 @@
+"""The one API every aezoo autoencoder shares.
+
+Each architecture is a *functional* ``keras.Model`` subclass (keras-hub's pattern):
+its ``__init__`` builds ``encoder`` and ``decoder`` functional sub-models, wires
+``inputs -> outputs`` and calls ``super().__init__(inputs=..., outputs=...)``; its
+``get_config`` returns exactly the constructor arguments. This base class adds the
+user-facing methods (``encode``, ``decode``, ``reconstruct``, ``interpolate``), input
+checks with clear errors, default compilation, and ``fit(x)`` with the input as target.
+"""
+
+import numpy as np
+import keras
+
+from aezoo.losses import ReconstructionLoss
+
+
+class Autoencoder(keras.Model):
+    """Base class: a functional model whose output is the reconstruction of its input.
+
+    Subclasses set ``self.encoder``, ``self.decoder``, ``self.latent_dim`` and
+    ``self.data_shape`` and store every constructor argument as an attribute named
+    in ``config_keys``.
+    """
+
+    #: names of constructor arguments returned by get_config (set by subclasses)
+    config_keys = ()
+    #: default reconstruction loss for compile() (a ReconstructionLoss kind)
+    default_loss = "mse"
+    #: True when the model only accepts data in [0, 1] (Bernoulli likelihoods)
+    requires_unit_range = False
+
+    # ------------------------------------------------------------------ config
+    def get_config(self):
+        config = {"name": self.name, "trainable": self.trainable}
+        for key in self.config_keys:
+            # keras.Model.input_shape includes the batch axis; ours is data_shape
+            value = getattr(self, "data_shape" if key == "input_shape" else key)
+            config[key] = list(value) if isinstance(value, tuple) else value
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for key in ("input_shape", "hidden_units", "filters"):
+            if isinstance(config.get(key), list):
+                config[key] = tuple(config[key])
+        return cls(**config)
+
+    # ----------------------------------------------------------------- compile
+    def compile(self, optimizer="adam", loss="auto", **kwargs):
+        """Compile with sensible defaults: Adam(1e-3) and the family's reconstruction loss.
+
+        ``loss="auto"`` picks the architecture's own loss; VAEs carry their whole
+        objective (likelihood + KL) in the graph, so they need none.
+        """
+        if optimizer == "adam":
+            optimizer = keras.optimizers.Adam(learning_rate=1e-3)
+        if loss == "auto":
+            loss = ReconstructionLoss(self.default_loss) if self.default_loss else None
+        super().compile(optimizer=optimizer, loss=loss, **kwargs)
+
+    def get_compile_config(self):
+        return super().get_compile_config()
+
+    def compile_from_config(self, config):
+        """Restore the compiled state saved in a ``.keras`` file (optimizer, loss)."""
+        config = keras.saving.deserialize_keras_object(config)
+        self.compile(**config)
+        if getattr(self, "optimizer", None) is not None and self.built:
+            self.optimizer.build(self.trainable_variables)
+
+    # ------------------------------------------------- target defaults to input
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """Reconstruction target is the (clean) input unless a target is given."""
+        if y is None:
+            y = x
+        return super().compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=training)
+
+    def compute_metrics(self, x, y, y_pred, sample_weight=None):
+        if y is None:
+            y = x
+        return super().compute_metrics(x, y, y_pred, sample_weight)
+
+    def fit(self, x=None, y=None, *args, **kwargs):
+        """``fit(x)`` trains the model to reconstruct ``x``; arrays are checked first."""
+        self._check_data(x, "x")
+        if y is not None:
+            self._check_data(y, "y")
+        if not self.compiled:
+            self.compile()
+        return super().fit(x, y, *args, **kwargs)
+
+    def evaluate(self, x=None, y=None, *args, **kwargs):
+        self._check_data(x, "x")
+        if not self.compiled:
+            self.compile()
+        return super().evaluate(x, y, *args, **kwargs)
+
+    def predict(self, x, *args, **kwargs):
+        self._check_data(x, "x")
+        return super().predict(x, *args, **kwargs)
+
+    # ------------------------------------------------------------ input checks
+    def _check_data(self, x, what):
+        """Clear errors for wrong shape, dtype, NaN or range, before Keras sees it."""
+        if x is None or not isinstance(x, (np.ndarray, list)):
+            return  # tf.data, generators, tensors: Keras validates structure itself
+        x = np.asarray(x)
+        self._check_array(x, what, self.data_shape)
+
+    def _check_array(self, x, what, expected_shape, data=True):
+        expected = "(batch, " + ", ".join(str(d) for d in expected_shape) + ")"
+        if x.dtype.kind not in "f":
+            hint = " (images as uint8? divide by 255.0)" if x.dtype.kind in "ui" else ""
+            raise ValueError(
+                f"{self.name}: {what} must be a float array of shape {expected} with values in "
+                f"[0, 1], got dtype {x.dtype}{hint}"
+            )
+        if x.ndim != len(expected_shape) + 1 or tuple(x.shape[1:]) != tuple(expected_shape):
+            raise ValueError(
+                f"{self.name}: {what} must have shape {expected}, got {tuple(x.shape)}"
+                + (" (a single example? add a batch axis: x[None])" if tuple(x.shape) == tuple(expected_shape) else "")
+            )
+        if not np.all(np.isfinite(x)):
+            raise ValueError(f"{self.name}: {what} contains NaN or infinite values")
+        if data and self.requires_unit_range and x.size and (x.min() < 0 or x.max() > 1):
+            raise ValueError(
+                f"{self.name}: {what} must lie in [0, 1] for a Bernoulli likelihood, "
+                f"got range [{x.min():.3g}, {x.max():.3g}]"
+            )
+
+    def _as_batch(self, x, what="x", expected_shape=None):
+        expected_shape = tuple(self.data_shape if expected_shape is None else expected_shape)
+        x = np.asarray(x)
+        if x.dtype.kind == "f":
+            x = x.astype("float32", copy=False)
+        if x.ndim == len(expected_shape) and tuple(x.shape) == expected_shape:
+            x = x[None]
+        self._check_array(x, what, expected_shape, data=what != "z")
+        return x
+
+    # ------------------------------------------------------------- public API
+    def encode(self, x, batch_size=256):
+        """Latent codes of ``x`` (numpy, shape ``(batch, latent_dim)``)."""
+        x = self._as_batch(x)
+        return self.encoder.predict(x, batch_size=batch_size, verbose=0)
+
+    def decode(self, z, batch_size=256):
+        """Data-space outputs for latent codes ``z`` (numpy)."""
+        z = self._as_batch(z, "z", (self.latent_dim,))
+        return self._to_data_space(self.decoder.predict(z, batch_size=batch_size, verbose=0))
+
+    def reconstruct(self, x, batch_size=256):
+        """Encode then decode ``x``: the model's reconstruction (numpy)."""
+        return self.decode(self.encode(x, batch_size=batch_size), batch_size=batch_size)
+
+    def interpolate(self, x_a, x_b, steps=8, method="linear"):
+        """Decode ``steps`` codes on the path between the codes of ``x_a`` and ``x_b``.
+
+        ``x_a``/``x_b`` are single examples or equal-size batches; the result has shape
+        ``(steps, *input_shape)`` or ``(batch, steps, *input_shape)``. ``method`` is
+        ``"linear"`` or ``"slerp"`` (spherical, suited to Gaussian latents).
+        """
+        single = np.asarray(x_a).shape == tuple(self.data_shape)
+        z_a, z_b = self.encode(x_a), self.encode(x_b)
+        if z_a.shape != z_b.shape:
+            raise ValueError(f"x_a and x_b must have the same batch size, got {z_a.shape[0]} and {z_b.shape[0]}")
+        path = interpolate_codes(z_a, z_b, steps, method)  # (batch, steps, latent)
+        out = self.decode(path.reshape(-1, self.latent_dim)).reshape(path.shape[:2] + tuple(self.data_shape))
+        return out[0] if single else out
+
+    def _to_data_space(self, decoded):
+        return decoded
+
+
+def interpolate_codes(z_a, z_b, steps, method="linear"):
+    """Codes along the line (or great circle, ``"slerp"``) from z_a to z_b, endpoints included."""
+    if steps < 2:
+        raise ValueError(f"steps must be >= 2, got {steps}")
+    if method not in ("linear", "slerp"):
+        raise ValueError(f"method must be 'linear' or 'slerp', got {method!r}")
+    t = np.linspace(0.0, 1.0, steps, dtype="float32")[None, :, None]
+    a, b = z_a[:, None, :], z_b[:, None, :]
+    if method == "linear":
+        return (1 - t) * a + t * b
+    na = np.linalg.norm(z_a, axis=-1, keepdims=True)
+    nb = np.linalg.norm(z_b, axis=-1, keepdims=True)
+    cos = np.sum(z_a * z_b, axis=-1, keepdims=True) / np.maximum(na * nb, 1e-12)
+    omega = np.arccos(np.clip(cos, -1.0, 1.0))[:, None, :]
+    so = np.sin(omega)
+    linear = (1 - t) * a + t * b
+    with np.errstate(invalid="ignore", divide="ignore"):
+        slerp = (np.sin((1 - t) * omega) * a + np.sin(t * omega) * b) / so
+    return np.where(so > 1e-6, slerp, linear).astype("float32")
+
+
+def check_latent_size(name, input_shape, latent_dim, regularised):
+    """Refuse an unregularised overcomplete code: it can learn the identity map."""
+    input_size = int(np.prod(input_shape))
+    if latent_dim <= 0:
+        raise ValueError(f"{name}: latent_dim must be a positive integer, got {latent_dim}")
+    if latent_dim >= input_size and not regularised:
+        raise ValueError(
+            f"{name}: latent_dim={latent_dim} >= input size {input_size} makes an overcomplete "
+            "autoencoder, which without a regulariser can learn the identity map and nothing "
+            "useful. Use 'sparse-ae', 'denoising-ae' or 'contractive-ae' for overcomplete codes, "
+            f"or a latent_dim below {input_size}."
+        )
+
+
+def check_input_shape(name, input_shape, min_rank=1):
+    try:
+        shape = tuple(int(d) for d in input_shape)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}: input_shape must be a tuple of positive ints, got {input_shape!r}") from None
+    if len(shape) < min_rank or any(d <= 0 for d in shape):
+        raise ValueError(
+            f"{name}: input_shape must be a tuple of {min_rank}+ positive ints "
+            f"(no batch axis), got {input_shape!r}"
+        )
+    return shape

@@ -1,0 +1,66 @@
+"""Encoder and decoder stacks shared by the families (plain functional builders)."""
+
+import numpy as np
+import keras
+from keras import layers
+
+
+def dense_encoder_body(x, hidden_units, activation, prefix):
+    """Flatten then Dense layers; returns (tensor, list of Dense layers)."""
+    x = layers.Flatten(name=f"{prefix}flatten")(x)
+    dense_layers = []
+    for i, units in enumerate(hidden_units):
+        layer = layers.Dense(units, activation=activation, name=f"{prefix}dense_{i}")
+        dense_layers.append(layer)
+        x = layer(x)
+    return x, dense_layers
+
+
+def dense_decoder(latent_dim, hidden_units, output_shape, activation, output_activation, name="decoder"):
+    """latent -> Dense stack (reversed hidden sizes) -> data shape."""
+    z = keras.Input((latent_dim,), name="z")
+    x = z
+    for i, units in enumerate(reversed(tuple(hidden_units))):
+        x = layers.Dense(units, activation=activation, name=f"decoder_dense_{i}")(x)
+    x = layers.Dense(int(np.prod(output_shape)), activation=output_activation, name="decoder_output")(x)
+    x = layers.Reshape(tuple(output_shape), name="reshape")(x)
+    return keras.Model(z, x, name=name)
+
+
+def check_conv_shape(name, input_shape, filters):
+    """Each stride-2 stage halves H and W, so both must divide by 2**len(filters)."""
+    if len(input_shape) != 3:
+        raise ValueError(f"{name}: input_shape must be (height, width, channels), got {tuple(input_shape)}")
+    factor = 2 ** len(filters)
+    h, w, _ = input_shape
+    bad = [(axis, size) for axis, size in (("height", h), ("width", w)) if size % factor]
+    if bad:
+        axis, size = bad[0]
+        lower, upper = (size // factor) * factor, (size // factor + 1) * factor
+        near = f"{lower} or {upper}" if lower else f"{upper}"
+        raise ValueError(
+            f"{name}: {axis} {size} is not divisible by 2**{len(filters)}={factor} "
+            f"({len(filters)} stride-2 stages); resize or pad inputs to {near}, "
+            f"or use fewer filters stages"
+        )
+    if h // factor < 1 or w // factor < 1:
+        raise ValueError(f"{name}: input {h}x{w} is too small for {len(filters)} stride-2 stages")
+
+
+def conv_encoder_body(x, filters, activation, prefix):
+    for i, f in enumerate(filters):
+        x = layers.Conv2D(f, 3, strides=2, padding="same", activation=activation, name=f"{prefix}conv_{i}")(x)
+    return layers.Flatten(name=f"{prefix}flatten")(x)
+
+
+def conv_decoder(latent_dim, filters, output_shape, activation, output_activation, name="decoder"):
+    """latent -> Dense -> Reshape to the smallest map -> stride-2 transposed convs -> image."""
+    h, w, c = output_shape
+    factor = 2 ** len(filters)
+    z = keras.Input((latent_dim,), name="z")
+    x = layers.Dense((h // factor) * (w // factor) * filters[-1], activation=activation, name="decoder_project")(z)
+    x = layers.Reshape((h // factor, w // factor, filters[-1]), name="reshape")(x)
+    for i, f in enumerate(reversed(tuple(filters))):
+        x = layers.Conv2DTranspose(f, 3, strides=2, padding="same", activation=activation, name=f"decoder_deconv_{i}")(x)
+    x = layers.Conv2D(c, 3, padding="same", activation=output_activation, name="decoder_output")(x)
+    return keras.Model(z, x, name=name)

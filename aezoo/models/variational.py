@@ -1,0 +1,198 @@
+"""Variational autoencoders: ``dense-vae``, ``conv-vae``, ``beta-vae`` (Kingma & Welling, 2014).
+
+Gaussian encoder q(z|x) = N(mean, diag(exp(log_var))), reparameterised sampling,
+a Bernoulli (logits) or Gaussian (fixed sigma) decoder, analytic KL to N(0, I). The
+graph carries the whole objective: ``model.losses`` = -log p(x|z) + beta * KL, both
+averaged over the batch, so ``fit(x)`` and ``evaluate(x)`` report the negative ELBO
+(per example, in nats, when beta = 1).
+"""
+
+import numpy as np
+import keras
+from keras import ops
+
+from aezoo.layers import KLDivergence, LikelihoodLoss, Sampling, gaussian_kl
+from aezoo.losses import LIKELIHOODS
+from aezoo.models.base import Autoencoder, check_input_shape
+from aezoo.models.blocks import check_conv_shape, conv_decoder, conv_encoder_body, dense_decoder, dense_encoder_body
+from aezoo.registry import register_architecture
+
+
+class VariationalAutoencoder(Autoencoder):
+    """Shared VAE graph and API; subclasses provide ``_encoder_body`` and ``_make_decoder``."""
+
+    default_loss = None  # the objective lives in the graph (see module docstring)
+
+    def _build_vae(self, input_shape, latent_dim, likelihood, observation_sigma, beta, seed, name, kwargs):
+        if likelihood not in LIKELIHOODS:
+            raise ValueError(f"likelihood must be one of {LIKELIHOODS}, got {likelihood!r}")
+        if latent_dim <= 0:
+            raise ValueError(f"latent_dim must be a positive integer, got {latent_dim}")
+        if beta < 0:
+            raise ValueError(f"beta must be >= 0, got {beta}")
+
+        # === Layers ===
+        x_in = keras.Input(input_shape, name="x")
+        h = self._encoder_body(x_in)
+        z_mean = keras.layers.Dense(latent_dim, name="encoder_z_mean")(h)
+        z_log_var = keras.layers.Dense(latent_dim, name="encoder_z_log_var")(h)
+        encoder = keras.Model(x_in, [z_mean, z_log_var], name="encoder")
+        decoder = self._make_decoder(latent_dim, input_shape)
+        kl = KLDivergence(beta, name="kl_divergence")
+        sampling = Sampling(seed, name="sampling")
+        likelihood_loss = LikelihoodLoss(likelihood, observation_sigma, name="likelihood")
+
+        # === Functional model ===
+        inputs = keras.Input(input_shape, name="inputs")
+        z_mean, z_log_var = kl(encoder(inputs))
+        z = sampling([z_mean, z_log_var])
+        outputs = likelihood_loss([inputs, decoder(z)])
+        Autoencoder.__init__(self, inputs=inputs, outputs=outputs, name=name, **kwargs)
+
+        # === Config ===
+        self.encoder, self.decoder = encoder, decoder
+        self.sampling, self.likelihood_loss = sampling, likelihood_loss
+        self.data_shape, self.latent_dim = input_shape, int(latent_dim)
+        self.likelihood, self.observation_sigma = likelihood, float(observation_sigma)
+        self.beta, self.seed = float(beta), seed
+        self._sample_seed = keras.random.SeedGenerator(seed)
+
+    @property
+    def requires_unit_range(self):
+        return self.likelihood == "bernoulli"
+
+    # --------------------------------------------------------------- API
+    def encode(self, x, sample=False, seed=None, batch_size=256):
+        """Posterior means of ``x`` (numpy), or one posterior sample per input when ``sample=True``."""
+        x = self._as_batch(x)
+        mean, log_var = self.encoder.predict(x, batch_size=batch_size, verbose=0)
+        if not sample:
+            return mean
+        rng = np.random.default_rng(seed)
+        return (mean + np.exp(0.5 * log_var) * rng.standard_normal(mean.shape)).astype("float32")
+
+    def encode_distribution(self, x, batch_size=256):
+        """(mean, log_var) of q(z|x), numpy."""
+        return self.encoder.predict(self._as_batch(x), batch_size=batch_size, verbose=0)
+
+    def _to_data_space(self, decoded):
+        return ops.convert_to_numpy(self.likelihood_loss.to_data_space(ops.convert_to_tensor(decoded)))
+
+    def sample(self, n, seed=None, temperature=1.0):
+        """Decode ``n`` draws from the prior N(0, temperature^2 I) (numpy, data space)."""
+        if n <= 0:
+            raise ValueError(f"n must be a positive integer, got {n}")
+        z = np.random.default_rng(seed).standard_normal((n, self.latent_dim)).astype("float32")
+        return self.decode(z * temperature)
+
+    def log_px_given_z(self, x, z):
+        """log p(x | z) per example (tensor), for likelihood evaluations."""
+        return -self.likelihood_loss.negative_log_likelihood(ops.convert_to_tensor(x), self.decoder(z))
+
+    def elbo(self, x, samples=1, seed=None, batch_size=256):
+        """Per-example evidence lower bound in nats (beta = 1: the true ELBO), numpy.
+
+        Uses ``samples`` Monte-Carlo draws of z per example for the likelihood term and
+        the analytic KL.
+        """
+        x = self._as_batch(x)
+        rng = np.random.default_rng(seed)
+        out = []
+        for start in range(0, len(x), batch_size):
+            xb = x[start : start + batch_size]
+            mean, log_var = self.encoder(xb)
+            mean, log_var = ops.convert_to_numpy(mean), ops.convert_to_numpy(log_var)
+            ll = 0.0
+            for _ in range(samples):
+                z = mean + np.exp(0.5 * log_var) * rng.standard_normal(mean.shape).astype("float32")
+                ll = ll + ops.convert_to_numpy(self.log_px_given_z(xb, z))
+            kl = ops.convert_to_numpy(gaussian_kl(mean, log_var))
+            out.append(ll / samples - kl)
+        return np.concatenate(out)
+
+
+_VAE_KEYS = ("input_shape", "latent_dim", "likelihood", "observation_sigma", "beta", "seed")
+
+
+@keras.saving.register_keras_serializable(package="aezoo")
+@register_architecture("dense-vae")
+class DenseVAE(VariationalAutoencoder):
+    """A VAE with MLP encoder and decoder.
+
+    Args:
+        input_shape: shape of one example.
+        latent_dim: size of z.
+        hidden_units: encoder layer sizes; the decoder mirrors them.
+        activation: hidden activation.
+        likelihood: ``"bernoulli"`` (data in [0, 1]) or ``"gaussian"``.
+        observation_sigma: standard deviation of the Gaussian likelihood.
+        beta: weight on the KL term (1 = the standard VAE).
+        seed: seed of the sampling noise.
+
+    Example:
+        >>> vae = aezoo.build("dense-vae", input_shape=(28, 28, 1), latent_dim=16)
+        >>> vae.fit(x_train, epochs=10); samples = vae.sample(16, seed=0)
+    """
+
+    config_keys = _VAE_KEYS + ("hidden_units", "activation")
+
+    def __init__(self, input_shape, latent_dim=16, hidden_units=(512, 256), activation="relu",
+                 likelihood="bernoulli", observation_sigma=0.1, beta=1.0, seed=None, **kwargs):
+        name = kwargs.pop("name", self.architecture.replace("-", "_"))
+        input_shape = check_input_shape(self.architecture, input_shape)
+        self.hidden_units, self.activation = tuple(int(u) for u in hidden_units), activation
+        self._build_vae(input_shape, latent_dim, likelihood, observation_sigma, beta, seed, name, kwargs)
+
+    def _encoder_body(self, x):
+        return dense_encoder_body(x, self.hidden_units, self.activation, prefix="encoder_")[0]
+
+    def _make_decoder(self, latent_dim, shape):
+        return dense_decoder(latent_dim, self.hidden_units, shape, self.activation, output_activation=None)
+
+
+@keras.saving.register_keras_serializable(package="aezoo")
+@register_architecture("conv-vae")
+class ConvVAE(VariationalAutoencoder):
+    """A VAE with a stride-2 convolutional encoder and a transposed-convolution decoder.
+
+    Args:
+        input_shape: ``(height, width, channels)``, height and width divisible by
+            ``2**len(filters)``.
+        filters: channels of each stride-2 stage.
+        Other arguments as ``dense-vae``.
+
+    Example:
+        >>> vae = aezoo.build("conv-vae", input_shape=(64, 64, 3), latent_dim=128,
+        ...                   filters=(32, 64, 128, 256))
+    """
+
+    config_keys = _VAE_KEYS + ("filters", "activation")
+    default_beta = 1.0
+
+    def __init__(self, input_shape, latent_dim=32, filters=(32, 64), activation="relu",
+                 likelihood="bernoulli", observation_sigma=0.1, beta=None, seed=None, **kwargs):
+        name = kwargs.pop("name", self.architecture.replace("-", "_"))
+        input_shape = check_input_shape(self.architecture, input_shape, min_rank=3)
+        self.filters, self.activation = tuple(int(f) for f in filters), activation
+        check_conv_shape(self.architecture, input_shape, self.filters)
+        beta = self.default_beta if beta is None else beta
+        self._build_vae(input_shape, latent_dim, likelihood, observation_sigma, beta, seed, name, kwargs)
+
+    def _encoder_body(self, x):
+        return conv_encoder_body(x, self.filters, self.activation, prefix="encoder_")
+
+    def _make_decoder(self, latent_dim, shape):
+        return conv_decoder(latent_dim, self.filters, shape, self.activation, output_activation=None)
+
+
+@keras.saving.register_keras_serializable(package="aezoo")
+@register_architecture("beta-vae")
+class BetaVAE(ConvVAE):
+    """A convolutional VAE with a heavier KL weight, beta > 1, for more disentangled
+    latents at some cost in reconstruction (Higgins et al., 2017). Default beta = 4.
+
+    Example:
+        >>> vae = aezoo.build("beta-vae", input_shape=(64, 64, 3), latent_dim=32, beta=4.0)
+    """
+
+    default_beta = 4.0
