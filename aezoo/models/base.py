@@ -214,8 +214,6 @@ def check_input_shape(name, input_shape, min_rank=1):
     except (TypeError, ValueError):
         raise ValueError(f"{name}: input_shape must be a tuple of positive ints, got {input_shape!r}") from None
     if len(shape) < min_rank or any(d <= 0 for d in shape):
-        raise ValueError(
-            f"{name}: input_shape must be a tuple of {min_rank}+ positive ints "
-            f"(no batch axis), got {input_shape!r}"
-        )
+        expected = "(height, width, channels)" if min_rank == 3 else f"a tuple of {min_rank}+ positive ints"
+        raise ValueError(f"{name}: input_shape must be {expected}, without the batch axis; got {input_shape!r}")
     return shape

@@ -79,12 +79,14 @@ class DenoisingAutoencoder(DenseAutoencoder):
 
     def __init__(self, input_shape, latent_dim=64, corruption="gaussian", corruption_strength=0.3,
                  seed=None, **kwargs):
-        self._corruption_layer = Corruption(corruption, corruption_strength, seed, name="corruption")
+        Corruption(corruption, corruption_strength, seed)  # validate before building
         self.corruption, self.corruption_strength, self.seed = corruption, float(corruption_strength), seed
         super().__init__(input_shape, latent_dim, **kwargs)
+        self._corruption_layer = self.get_layer("corruption")
 
     def _corrupt(self, inputs):
-        return self._corruption_layer(inputs)
+        # built here, not stored, because torch forbids sub-modules before Module.__init__
+        return Corruption(self.corruption, self.corruption_strength, self.seed, name="corruption")(inputs)
 
     def corrupt(self, x):
         """The training corruption applied to ``x`` (numpy in, numpy out)."""

@@ -1,0 +1,77 @@
+"""One checker for every registered architecture (keras-hub's run_backbone_test idea).
+
+A new architecture gets the whole harness by adding one entry to SMALL_CONFIGS.
+"""
+
+import os
+
+import numpy as np
+import keras
+
+# Small configurations, so the whole harness runs in seconds on a CPU.
+SMALL_CONFIGS = {
+    "linear-ae": dict(input_shape=(8, 8, 1), latent_dim=4),
+    "dense-ae": dict(input_shape=(8, 8, 1), latent_dim=4, hidden_units=(16,)),
+    "conv-ae": dict(input_shape=(8, 8, 1), latent_dim=4, filters=(4, 8)),
+    "sparse-ae": dict(input_shape=(8, 8, 1), latent_dim=80, hidden_units=(16,)),
+    "denoising-ae": dict(input_shape=(8, 8, 1), latent_dim=4, hidden_units=(16,), seed=1),
+    "contractive-ae": dict(input_shape=(8, 8, 1), latent_dim=6),
+    "dense-vae": dict(input_shape=(8, 8, 1), latent_dim=2, hidden_units=(16,), seed=1),
+    "conv-vae": dict(input_shape=(8, 8, 1), latent_dim=2, filters=(4, 8), seed=1),
+    "beta-vae": dict(input_shape=(8, 8, 1), latent_dim=2, filters=(4, 8), seed=1),
+}
+
+
+def small_data(shape, n=32, seed=0):
+    return np.random.default_rng(seed).uniform(0, 1, (n, *shape)).astype("float32")
+
+
+def run_architecture_test(name, tmp_path):
+    import aezoo
+
+    config = SMALL_CONFIGS[name]
+    model = aezoo.build(name, **config)
+    x = small_data(config["input_shape"])
+
+    # output shape, and the shared API
+    assert model.predict(x, verbose=0).shape == x.shape
+    codes = model.encode(x)
+    assert codes.shape == (len(x), config["latent_dim"])
+    assert model.decode(codes).shape == x.shape
+    assert model.reconstruct(x).shape == x.shape
+    assert model.interpolate(x[0], x[1], steps=5).shape == (5, *x.shape[1:])
+    assert model.latent_dim == config["latent_dim"]
+
+    # config: exactly the constructor arguments, and a JSON round trip
+    config_out = model.get_config()
+    assert set(config_out) - {"name", "trainable"} == set(model.config_keys)
+    for key, value in config.items():
+        expected = list(value) if isinstance(value, tuple) else value
+        assert config_out[key] == expected, key
+    rebuilt = type(model).from_config(keras.saving.deserialize_keras_object(
+        keras.saving.serialize_keras_object(config_out)))
+    assert rebuilt.count_params() == model.count_params()
+
+    # predict works on numpy and on tf.data (TensorFlow backend only has tf.data natively)
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        ds = tf.data.Dataset.from_tensor_slices(x).batch(8)
+        np.testing.assert_allclose(model.predict(ds, verbose=0), model.predict(x, verbose=0), atol=1e-5)
+
+    # one training step changes the weights with a finite loss
+    before = [np.array(w) for w in model.trainable_weights]
+    history = model.fit(x, epochs=1, batch_size=len(x), verbose=0)
+    loss = history.history["loss"][-1]
+    assert np.isfinite(loss)
+    after = [np.array(w) for w in model.trainable_weights]
+    assert any(not np.allclose(b, a) for b, a in zip(before, after))
+
+    # .keras save/load (safe mode) gives allclose outputs and stays trainable
+    path = os.path.join(str(tmp_path), f"{name}.keras")
+    model.save(path)
+    restored = keras.saving.load_model(path)
+    np.testing.assert_allclose(restored.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-5)
+    np.testing.assert_allclose(restored.encode(x), model.encode(x), atol=1e-5)
+    assert np.isfinite(restored.fit(x, epochs=1, verbose=0).history["loss"][-1])
+    return model

@@ -1,0 +1,213 @@
+"""What makes each variant itself: its penalty, its corruption, its limits."""
+
+import numpy as np
+import pytest
+import keras
+from keras import ops
+from sklearn.datasets import load_digits
+from sklearn.decomposition import PCA
+
+import aezoo
+from aezoo.layers import (
+    Corruption, bernoulli_kl_sparsity, dense_stack_jacobian_sq_norm,
+    dense_stack_jacobian_sq_norm_estimate, gaussian_kl,
+)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return (load_digits().data / 16.0).astype("float32")
+
+
+def test_gaussian_kl_matches_closed_form(rng):
+    mean = rng.normal(size=(5, 3)).astype("float32")
+    log_var = rng.normal(size=(5, 3)).astype("float32")
+    var = np.exp(log_var)
+    # KL(N(m, s^2) || N(0, 1)) = log(1/s) + (s^2 + m^2)/2 - 1/2, per dimension
+    expected = np.sum(-0.5 * log_var + 0.5 * (var + mean**2) - 0.5, axis=-1)
+    np.testing.assert_allclose(ops.convert_to_numpy(gaussian_kl(mean, log_var)), expected, rtol=1e-5)
+    assert np.allclose(ops.convert_to_numpy(gaussian_kl(np.zeros((2, 3)), np.zeros((2, 3)))), 0)
+
+
+def test_vae_loss_is_likelihood_plus_kl():
+    vae = aezoo.build("dense-vae", input_shape=(4,), latent_dim=2, hidden_units=(8,), seed=3)
+    x = np.random.default_rng(1).uniform(size=(6, 4)).astype("float32")
+    vae(x, training=False)  # z = mean at inference: the loss terms are deterministic
+    total = float(sum(ops.convert_to_numpy(l) for l in vae.losses))
+    mean, log_var = vae.encode_distribution(x)
+    nll = -ops.convert_to_numpy(vae.log_px_given_z(x, mean))
+    kl = ops.convert_to_numpy(gaussian_kl(mean, log_var))
+    np.testing.assert_allclose(total, np.mean(nll + kl), rtol=1e-4)
+
+
+def test_beta_scales_only_the_kl():
+    beta = aezoo.build("beta-vae", input_shape=(8, 8, 1), latent_dim=2, filters=(4,), beta=4.0, seed=0)
+    assert beta.beta == 4.0 and beta.get_layer("kl_divergence").beta == 4.0
+    assert aezoo.build("beta-vae", input_shape=(8, 8, 1), filters=(4,)).beta == 4.0
+    assert aezoo.build("conv-vae", input_shape=(8, 8, 1), filters=(4,)).beta == 1.0
+
+
+def test_contractive_penalty_matches_sigmoid_closed_form(rng):
+    model = aezoo.build("contractive-ae", input_shape=(10,), latent_dim=6)
+    x = rng.uniform(size=(4, 10)).astype("float32")
+    layer = model.encoder_dense_layers()[0]
+    w, b = ops.convert_to_numpy(layer.kernel), ops.convert_to_numpy(layer.bias)  # w: (in, units)
+    h = 1 / (1 + np.exp(-(x @ w + b)))
+    expected = np.sum((h * (1 - h)) ** 2 * np.sum(w**2, axis=0), axis=-1)
+    np.testing.assert_allclose(ops.convert_to_numpy(model.jacobian_penalty(x)), expected, rtol=1e-4)
+
+
+def test_contractive_estimate_is_unbiased_for_deep_encoders(rng):
+    x = rng.uniform(size=(3, 5)).astype("float32")
+    kernels = [rng.normal(size=(5, 7)).astype("float32"), rng.normal(size=(7, 4)).astype("float32")]
+    biases = [np.zeros(7, "float32"), np.zeros(4, "float32")]
+    acts = ["tanh", "sigmoid"]
+    exact = ops.convert_to_numpy(dense_stack_jacobian_sq_norm(x, kernels, biases, acts))
+    # the exact value against a finite-difference Jacobian
+    def f(v):
+        return 1 / (1 + np.exp(-(np.tanh(v @ kernels[0]) @ kernels[1])))
+    eps, fd = 1e-3, np.zeros(3)
+    for i in range(5):
+        d = np.zeros(5); d[i] = eps
+        fd += np.sum(((f(x + d) - f(x - d)) / (2 * eps)) ** 2, axis=-1)
+    np.testing.assert_allclose(exact, fd, rtol=1e-3)
+    estimate = ops.convert_to_numpy(dense_stack_jacobian_sq_norm_estimate(
+        x, kernels, biases, acts, probes=4000, seed=keras.random.SeedGenerator(0)))
+    np.testing.assert_allclose(estimate, exact, rtol=0.1)
+
+
+def test_contractive_training_lowers_the_jacobian(digits):
+    keras.utils.set_random_seed(0)
+    kw = dict(input_shape=(64,), latent_dim=16)
+    weak = aezoo.build("contractive-ae", contractive_weight=0.0, **kw)
+    strong = aezoo.build("contractive-ae", contractive_weight=1.0, **kw)
+    for m in (weak, strong):
+        m.fit(digits, epochs=20, batch_size=64, verbose=0)
+    assert np.mean(ops.convert_to_numpy(strong.jacobian_penalty(digits))) < 0.5 * np.mean(
+        ops.convert_to_numpy(weak.jacobian_penalty(digits)))
+
+
+def test_kl_sparsity_is_zero_at_target():
+    codes = np.full((10, 4), 0.05, "float32")
+    assert abs(float(bernoulli_kl_sparsity(codes, 0.05))) < 1e-6
+    assert float(bernoulli_kl_sparsity(np.full((10, 4), 0.5, "float32"), 0.05)) > 0.1
+
+
+@pytest.mark.parametrize("sparsity", ["l1", "kl"])
+def test_sparse_codes_are_sparser_than_unregularised(digits, sparsity):
+    keras.utils.set_random_seed(0)
+    code_activation = "relu" if sparsity == "l1" else "sigmoid"
+    kw = dict(input_shape=(64,), latent_dim=32, hidden_units=(64,))
+    plain = aezoo.build("dense-ae", code_activation=code_activation, **kw)
+    sparse = aezoo.build("sparse-ae", sparsity=sparsity, sparsity_weight=0.01 if sparsity == "l1" else 0.5, **kw)
+    for m in (plain, sparse):
+        m.fit(digits, epochs=15, batch_size=64, verbose=0)
+    if sparsity == "l1":
+        def activity(m):
+            return np.mean(m.encode(digits) > 1e-3)  # fraction of active units
+    else:
+        def activity(m):
+            return np.mean(m.encode(digits))  # mean sigmoid activation
+    assert activity(sparse) < 0.5 * activity(plain)
+    if sparsity == "kl":
+        assert abs(activity(sparse) - 0.05) < 0.05
+
+
+def test_denoising_corrupts_only_in_training():
+    model = aezoo.build("denoising-ae", input_shape=(6, 6, 1), latent_dim=4, hidden_units=(8,), seed=0)
+    x = np.full((4, 6, 6, 1), 0.5, "float32")
+    inference = ops.convert_to_numpy(model(x, training=False))
+    np.testing.assert_allclose(inference, model.decoder.predict(model.encoder.predict(x, verbose=0), verbose=0), atol=1e-6)
+    corruption = model.get_layer("corruption")
+    assert np.array_equal(ops.convert_to_numpy(corruption(x, training=False)), x)
+    assert not np.allclose(ops.convert_to_numpy(corruption(x, training=True)), x)
+    # the training target is the clean input
+    y_pred = ops.convert_to_numpy(model(x, training=True))
+    loss = float(model.compute_loss(x=x, y=None, y_pred=y_pred))
+    np.testing.assert_allclose(loss, np.mean((x - y_pred) ** 2), rtol=1e-5)
+
+
+@pytest.mark.parametrize("kind", Corruption.KINDS)
+def test_corruption_kinds(kind):
+    x = np.full((200, 50), 0.5, "float32")
+    out = ops.convert_to_numpy(Corruption(kind, 0.3, seed=0).corrupt(x))
+    assert out.min() >= 0 and out.max() <= 1
+    changed = np.mean(out != x)
+    if kind == "gaussian":
+        assert changed > 0.9 and abs(np.std(out - x) - 0.3) < 0.05
+    else:
+        assert abs(changed - 0.3) < 0.05 if kind == "masking" else abs(changed - 0.3) < 0.05
+
+
+def test_linear_autoencoder_reaches_pca_error(digits):
+    """Baldi & Hornik: a linear AE trained with MSE attains PCA's error at the same size."""
+    latent = 8
+    pca = PCA(latent).fit(digits)
+    pca_error = np.mean((pca.inverse_transform(pca.transform(digits)) - digits) ** 2)
+    keras.utils.set_random_seed(0)
+    model = aezoo.build("linear-ae", input_shape=(64,), latent_dim=latent)
+    model.compile(optimizer=keras.optimizers.Adam(3e-3))
+    model.fit(digits, epochs=120, batch_size=64, verbose=0)
+    ratio = np.mean((model.reconstruct(digits) - digits) ** 2) / pca_error
+    assert 0.999 < ratio < 1.02, ratio
+
+
+def test_overcomplete_needs_a_regulariser():
+    with pytest.raises(ValueError, match="overcomplete.*identity"):
+        aezoo.build("dense-ae", input_shape=(8, 8, 1), latent_dim=64)
+    with pytest.raises(ValueError, match="overcomplete"):
+        aezoo.build("linear-ae", input_shape=(10,), latent_dim=12)
+    for name in ("sparse-ae", "denoising-ae", "contractive-ae"):
+        assert aezoo.build(name, input_shape=(10,), latent_dim=40).latent_dim == 40
+
+
+def test_conv_shape_error_names_working_sizes():
+    with pytest.raises(ValueError, match=r"height 30 is not divisible by 2\*\*2=4.*28 or 32"):
+        aezoo.build("conv-ae", input_shape=(30, 32, 1), filters=(8, 16))
+    with pytest.raises(ValueError, match=r"\(height, width, channels\)"):
+        aezoo.build("conv-vae", input_shape=(784,))
+
+
+@pytest.mark.parametrize("bad, message", [
+    (np.zeros((2, 8, 8, 1), "uint8"), r"float array.*uint8.*divide by 255"),
+    (np.zeros((2, 8, 8), "float32"), r"shape \(batch, 8, 8, 1\), got \(2, 8, 8\)"),
+    (np.full((2, 8, 8, 1), np.nan, "float32"), "NaN"),
+    (np.full((2, 8, 8, 1), 3.0, "float32"), r"\[0, 1\] for a Bernoulli"),
+])
+def test_bad_input_gets_a_clear_error(bad, message):
+    vae = aezoo.build("dense-vae", input_shape=(8, 8, 1), latent_dim=2, hidden_units=(8,))
+    for call in (vae.encode, vae.reconstruct, vae.fit, vae.predict):
+        with pytest.raises(ValueError, match=message):
+            call(bad)
+
+
+def test_bad_latent_codes_and_sizes():
+    ae = aezoo.build("dense-ae", input_shape=(8, 8, 1), latent_dim=3, hidden_units=(8,))
+    with pytest.raises(ValueError, match=r"z must have shape \(batch, 3\)"):
+        ae.decode(np.zeros((2, 4), "float32"))
+    with pytest.raises(ValueError, match="positive"):
+        aezoo.build("dense-ae", input_shape=(8, 8, 1), latent_dim=0)
+    with pytest.raises(ValueError, match="input_shape"):
+        aezoo.build("dense-ae", input_shape=(8, -1))
+
+
+def test_vae_sampling_and_elbo():
+    vae = aezoo.build("conv-vae", input_shape=(8, 8, 1), latent_dim=2, filters=(4,), seed=0)
+    a, b = vae.sample(4, seed=1), vae.sample(4, seed=1)
+    assert a.shape == (4, 8, 8, 1) and np.array_equal(a, b) and 0 <= a.min() and a.max() <= 1
+    x = np.random.default_rng(0).uniform(size=(5, 8, 8, 1)).astype("float32")
+    elbo = vae.elbo(x, samples=2, seed=0)
+    assert elbo.shape == (5,) and np.all(elbo < 0)
+    assert not np.array_equal(vae.encode(x, sample=True, seed=0), vae.encode(x))
+
+
+def test_interpolation_endpoints_and_slerp():
+    ae = aezoo.build("dense-ae", input_shape=(6,), latent_dim=2, hidden_units=(8,))
+    x = np.random.default_rng(0).uniform(size=(2, 6)).astype("float32")
+    path = ae.interpolate(x[0], x[1], steps=4)
+    np.testing.assert_allclose(path[0], ae.reconstruct(x[:1])[0], atol=1e-5)
+    np.testing.assert_allclose(path[-1], ae.reconstruct(x[1:])[0], atol=1e-5)
+    from aezoo.models.base import interpolate_codes
+    za, zb = np.array([[1.0, 0.0]], "float32"), np.array([[0.0, 1.0]], "float32")
+    mid = interpolate_codes(za, zb, 3, "slerp")[0, 1]
+    np.testing.assert_allclose(np.linalg.norm(mid), 1.0, rtol=1e-5)
