@@ -181,10 +181,11 @@ class _Search:
     """Records every place looked at, so a failure can list them all."""
 
     def __init__(self, name):
-        self.name, self.looked, self.tried = name, [], []
+        self.name, self.looked, self.tried, self.layout = name, [], [], None
 
     def find(self, *relatives):
         """First existing ``root/relative`` over roots (outer) and candidates (inner)."""
+        self.layout = self.layout or relatives[0]
         for root in data_roots():
             for rel in relatives:
                 path = root / rel
@@ -198,7 +199,8 @@ class _Search:
         try:
             return fn()
         except Exception as err:  # network, quota, missing manual files: all end the same way
-            self.tried.append(f"{what}: {type(err).__name__}: {str(err).strip().splitlines()[0][:200] if str(err).strip() else ''}")
+            first_line = (str(err).strip().splitlines() or [""])[0][:200]
+            self.tried.append(f"{what}: failed with {type(err).__name__}: {first_line}")
             return None
 
     def error(self, how_to_get):
@@ -207,10 +209,9 @@ class _Search:
             lines.append(f"  - {path}" + ("" if path.parent.is_dir() else "   (folder missing)"))
         lines += [f"  - {t}" for t in self.tried]
         lines.append(f"To get it: {how_to_get}")
-        lines.append(
-            "Or put the files under a folder of your own with the layout above (e.g. "
-            "$AEZOO_DATA/mnist/mnist.npz) and set AEZOO_DATA to that folder."
-        )
+        if self.layout:
+            lines.append(f"Or put the files in a folder of your own as $AEZOO_DATA/{self.layout} "
+                         "and set AEZOO_DATA to that folder.")
         return DatasetNotFoundError("\n".join(lines))
 
 
@@ -252,10 +253,12 @@ _IDX_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
 
 def _load_fashion_mnist(size):
     search = _Search("fashion_mnist")
-    folder = search.find("fashion-mnist/" + _IDX_FILES[0], "fashion_mnist/" + _IDX_FILES[0])
+    folder = search.find("fashion-mnist/" + _IDX_FILES[0])
     if folder is not None and all((folder.parent / f).exists() for f in _IDX_FILES):
         x_tr, y_tr, x_te, y_te = (read_idx(folder.parent / f) for f in _IDX_FILES)
         return _Raw(_nhwc(x_tr), y_tr, _nhwc(x_te), y_te, 255.0)
+    if folder is not None:
+        search.tried.append(f"{folder.parent}: incomplete, needs all of {', '.join(_IDX_FILES)}")
 
     def keras_download():
         import keras
@@ -273,7 +276,7 @@ def _load_fashion_mnist(size):
 
 def _load_mnist(size):
     search = _Search("mnist")
-    path = search.find("mnist/mnist.npz", "mnist.npz")
+    path = search.find("mnist/mnist.npz")
     if path is not None:
         with np.load(path, allow_pickle=False) as f:
             return _Raw(_nhwc(f["x_train"]), f["y_train"], _nhwc(f["x_test"]), f["y_test"], 255.0)
@@ -324,12 +327,16 @@ def _load_olivetti(size):
 _CELEBA_CROP = (9, 19, 79, 89)  # (left, top, right, bottom) of the 89x109 half-size JPEG
 
 
+def _jpeg_paths(folder):
+    return sorted(p for p in Path(folder).rglob("*") if p.suffix.lower() == ".jpg" and p.is_file())
+
+
 def _jpeg_source_files(source, limit=None):
     """(basename, bytes) of the .jpg files in a tar(.gz) or folder, sorted by name."""
     items = []
     source = Path(source)
     if source.is_dir():
-        for path in sorted(source.rglob("*.jpg"))[:limit]:
+        for path in _jpeg_paths(source)[:limit]:
             items.append((path.name, path.read_bytes()))
     else:
         with tarfile.open(source, "r|*") as tar:  # streamed: one pass over the gzip
@@ -382,7 +389,7 @@ def _atomic_save(path, array):
 def _cached_decode(source, kind, size):
     """``decode_face_jpegs`` through an .npy cache keyed by kind, size and source."""
     source = Path(source)
-    fingerprint = source.stat().st_size if source.is_file() else len(list(source.rglob("*.jpg")))
+    fingerprint = source.stat().st_size if source.is_file() else len(_jpeg_paths(source))
     stem = cache_dir() / f"{kind}_{size}x{size}_{fingerprint}"
     x_path, names_path = Path(f"{stem}_x.npy"), Path(f"{stem}_names.npy")
     if x_path.exists() and names_path.exists():
@@ -440,7 +447,8 @@ def _load_utkface(size):
         path = search.find(folder + "utkface_crop_part1_32x32.npz")
         if path is not None:
             with np.load(path, allow_pickle=False) as f:
-                y = {s: {k: f[f"{k}_{s}"].astype(np.int64) for k in ("age", "gender", "race")} for s in ("train", "test")}
+                y = {s: {k: f[f"{k}_{s}"].astype(np.int64) for k in ("age", "gender", "race")}
+                     for s in ("train", "test")}
                 return _Raw(f["x_train"], y["train"], f["x_test"], y["test"], 255.0)
     source = search.find(folder + "utkface_crop_part1_200x200_jpg.tar.gz", folder + "crop_part1")
     if source is None:
@@ -559,7 +567,10 @@ def load_arrays(name, split="train", image_size=None, with_labels=False):
         raw = _load_raw(info.name, size)
         x = getattr(raw, f"x_{split}").astype(np.float32) / np.float32(raw.scale)
         y = getattr(raw, f"y_{split}")
-        y = {k: np.array(v) for k, v in y.items()} if isinstance(y, dict) else (None if y is None else np.array(y, np.int64))
+        if isinstance(y, dict):
+            y = {k: np.array(v) for k, v in y.items()}
+        elif y is not None:
+            y = np.array(y, np.int64)
     return (x, y) if with_labels else x
 
 

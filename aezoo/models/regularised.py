@@ -133,4 +133,7 @@ class ContractiveAutoencoder(DenseAutoencoder):
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         loss = super().compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=training)
-        return loss + self.contractive_weight * ops.mean(self.jacobian_penalty(x))
+        penalty = self.contractive_weight * ops.mean(self.jacobian_penalty(x))
+        # Keras scales extra losses by 1/replicas under tf.distribute, as it does the rest
+        scale = getattr(self, "_aggregate_additional_loss", lambda value: value)
+        return loss + scale(penalty)

@@ -1,0 +1,157 @@
+"""The table of pretrained presets: the one place to add or change one.
+
+A preset is ``{architecture}-{dataset}``: an architecture and its constructor config,
+the data it was trained on, the recipe that trains it, the metric its card leads
+with, and the Hugging Face repo holding its weights. Hyperparameters stay out of
+names; new weights for the same preset are new Hub revisions.
+
+Example:
+    >>> aezoo.presets.list_presets("*vae*")
+    ['beta-vae-faces', 'conv-vae-faces', 'conv-vae-fashion', 'conv-vae-mnist', 'dense-vae-mnist']
+    >>> spec = aezoo.presets.get_preset("conv-vae-faces"); spec.hf_repo
+    'aezoo/conv-vae-faces'
+"""
+
+import collections
+import dataclasses
+import fnmatch
+from types import MappingProxyType
+
+from aezoo.registry import build, unknown_name_error
+
+#: Hugging Face organisation that hosts the presets (``hf_repo`` default)
+HF_ORG = "aezoo"
+
+
+@dataclasses.dataclass(frozen=True)
+class PresetSpec:
+    """One pretrained preset.
+
+    Args:
+        name: ``{architecture}-{dataset}``.
+        architecture: a registered architecture name (``aezoo.list_architectures()``).
+        config: constructor arguments other than ``input_shape``.
+        dataset: an ``aezoo.data`` dataset name.
+        image_shape: shape of one input, ``(height, width, channels)``.
+        description: one sentence for the table and the model card.
+        recipe: the training recipe, relative to the repository root.
+        headline_metric: the ``aezoo.evaluation`` metric the table shows.
+        license: license id of the weights for the Hub card (``"other"``: see the card).
+        hf_repo: the Hub repo; defaults to ``aezoo/<name>``.
+        weights_sha256: when set, ``aezoo.load(name)`` refuses a model.weights.h5 with
+            another sha256 from any source (Keras applications' pinned hashes).
+    """
+
+    name: str
+    architecture: str
+    config: dict = dataclasses.field(hash=False)
+    dataset: str = ""
+    image_shape: tuple = ()
+    description: str = ""
+    recipe: str = ""
+    headline_metric: str = "mse_per_pixel"
+    license: str = "apache-2.0"
+    hf_repo: str = ""
+    weights_sha256: str | None = None
+
+    def __post_init__(self):
+        object.__setattr__(self, "config", MappingProxyType(dict(self.config)))
+        object.__setattr__(self, "image_shape", tuple(self.image_shape))
+        object.__setattr__(self, "recipe", self.recipe or f"recipes/{self.name.replace('-', '_')}.py")
+        object.__setattr__(self, "hf_repo", self.hf_repo or f"{HF_ORG}/{self.name}")
+
+    def model_config(self):
+        """Constructor arguments, ``input_shape`` included."""
+        return {"input_shape": self.image_shape, **self.config}
+
+    def build(self):
+        """An untrained, compiled model of this preset's architecture and config."""
+        return build(self.architecture, **self.model_config())
+
+
+_MNIST, _FACES = (28, 28, 1), (64, 64, 3)
+# Weights licenses: MNIST is CC BY-SA 3.0 (share-alike carries to derived weights);
+# Fashion-MNIST is MIT; CelebA ("faces") allows non-commercial research use only.
+_ON_MNIST = {"dataset": "mnist", "image_shape": _MNIST, "license": "cc-by-sa-3.0"}
+_ON_FASHION = {"dataset": "fashion_mnist", "image_shape": _MNIST, "license": "apache-2.0"}
+_ON_FACES = {"dataset": "faces", "image_shape": _FACES, "license": "other"}
+
+PRESETS = {
+    spec.name: spec
+    for spec in (
+        PresetSpec("linear-ae-mnist", "linear-ae", {"latent_dim": 30}, **_ON_MNIST,
+                   description="Linear autoencoder with a 30-d code: the PCA baseline, learned."),
+        PresetSpec("dense-ae-mnist", "dense-ae",
+                   {"latent_dim": 30, "hidden_units": (1000, 500, 250), "activation": "relu"}, **_ON_MNIST,
+                   description="Deep 784-1000-500-250-30 autoencoder (Hinton & Salakhutdinov, 2006)."),
+        PresetSpec("conv-ae-fashion", "conv-ae", {"latent_dim": 32, "filters": (32, 64)}, **_ON_FASHION,
+                   description="Convolutional autoencoder with a 32-d code on Fashion-MNIST."),
+        PresetSpec("sparse-ae-mnist", "sparse-ae",
+                   {"latent_dim": 1000, "hidden_units": (), "sparsity": "kl", "sparsity_target": 0.05,
+                    "sparsity_weight": 0.1}, **_ON_MNIST,
+                   description="Overcomplete one-layer sparse autoencoder, KL sparsity to 5% (Ng, 2011)."),
+        PresetSpec("denoising-ae-mnist", "denoising-ae",
+                   {"latent_dim": 128, "hidden_units": (512,), "corruption": "masking",
+                    "corruption_strength": 0.3, "seed": 0}, **_ON_MNIST,
+                   description="Denoising autoencoder trained to undo 30% masking noise (Vincent et al., 2008)."),
+        PresetSpec("contractive-ae-mnist", "contractive-ae",
+                   {"latent_dim": 256, "contractive_weight": 0.1, "jacobian": "exact"}, **_ON_MNIST,
+                   description="One-layer sigmoid contractive autoencoder (Rifai et al., 2011)."),
+        PresetSpec("dense-vae-mnist", "dense-vae",
+                   {"latent_dim": 16, "hidden_units": (512, 256), "likelihood": "bernoulli", "seed": 0},
+                   **_ON_MNIST, headline_metric="nll_is",
+                   description="MLP VAE, Bernoulli likelihood, 16-d latent (Kingma & Welling, 2014)."),
+        PresetSpec("conv-vae-mnist", "conv-vae",
+                   {"latent_dim": 16, "filters": (32, 64), "likelihood": "bernoulli", "seed": 0},
+                   **_ON_MNIST, headline_metric="nll_is",
+                   description="Convolutional VAE, Bernoulli likelihood, 16-d latent."),
+        PresetSpec("conv-vae-fashion", "conv-vae",
+                   {"latent_dim": 32, "filters": (32, 64), "likelihood": "bernoulli", "seed": 0},
+                   **_ON_FASHION, headline_metric="nll_is",
+                   description="Convolutional VAE, Bernoulli likelihood, 32-d latent, on Fashion-MNIST."),
+        PresetSpec("conv-vae-faces", "conv-vae",
+                   {"latent_dim": 128, "filters": (32, 64, 128, 256), "likelihood": "gaussian",
+                    "observation_sigma": 0.1, "seed": 0}, **_ON_FACES,
+                   description="Convolutional VAE on 64x64 CelebA faces, Gaussian likelihood, 128-d latent."),
+        PresetSpec("beta-vae-faces", "beta-vae",
+                   {"latent_dim": 32, "filters": (32, 64, 128, 256), "beta": 4.0, "likelihood": "gaussian",
+                    "observation_sigma": 0.1, "seed": 0}, **_ON_FACES,
+                   description="beta-VAE (beta = 4) on 64x64 CelebA faces, 32-d latent (Higgins et al., 2017)."),
+    )
+}
+
+#: one row of ``preset_table``; params and value are None where no weights are bundled
+PresetRow = collections.namedtuple("PresetRow", "name architecture dataset params metric value")
+
+
+def list_presets(pattern="*"):
+    """Preset names matching a shell-style wildcard, sorted: ``list_presets("*vae*")``."""
+    return sorted(name for name in PRESETS if fnmatch.fnmatch(name, pattern))
+
+
+def get_preset(name):
+    """The ``PresetSpec`` of a preset name; unknown names get close matches."""
+    try:
+        return PRESETS[name]
+    except (KeyError, TypeError):
+        raise unknown_name_error("preset", name, PRESETS) from None
+
+
+def preset_table(pattern="*"):
+    """``PresetRow``s for the matching presets, with parameter count and headline metric
+    read from the bundled weights' metadata.json where present (nothing is loaded)."""
+    from aezoo import hub, saving
+
+    root = hub.bundled_weights_dir()
+    rows = []
+    for name in list_presets(pattern):
+        spec, meta = PRESETS[name], {}
+        if root is not None and (root / name / saving.METADATA_FILE).is_file():
+            try:
+                meta = saving.read_metadata(root / name)
+            except ValueError:
+                meta = {}
+        value = (meta.get("metrics") or {}).get(spec.headline_metric)
+        rows.append(PresetRow(name, spec.architecture, spec.dataset, meta.get("parameters"),
+                              spec.headline_metric, value))
+    return rows

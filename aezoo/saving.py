@@ -1,0 +1,396 @@
+"""The preset folder: write it atomically, verify its checksums, load it.
+
+A preset folder (``weights/<preset>/`` and, file for file, a Hugging Face repo) is
+Keras's own unzipped model layout plus a card and a checksum manifest::
+
+    config.json        keras.saving.serialize_keras_object(model), without compile_config
+    model.weights.h5   model.save_weights(...) of the model, without optimizer state
+    metadata.json      versions, preset, recipe, dataset, metrics, parameters, and
+                       "files": {name: {"sha256", "size"}} for every other file
+    README.md          the model card (Hugging Face YAML header, library_name: keras)
+    demo_inputs.npy    optional: a few float32 inputs for demos
+
+Keras reads this layout directly: ``keras.saving.load_model(folder)`` and
+``keras.saving.load_model("hf://org/<preset>")`` both work once ``aezoo`` is imported
+(they need config.json and model.weights.h5; metadata.json, README.md and extra files
+are ignored). ``load_preset_folder`` is the checked path: it verifies every sha256
+first and loads nothing on a mismatch.
+
+Example:
+    >>> save_preset(model, "weights/dense-ae-mnist", preset="dense-ae-mnist",
+    ...             metadata={"dataset": "mnist", "split": "test", "metrics": {...}})
+    >>> model = load_preset_folder("weights/dense-ae-mnist")
+"""
+
+import datetime
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import keras
+
+import aezoo.models  # noqa: F401  (registers the architectures deserialisation needs)
+
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.weights.h5"
+METADATA_FILE = "metadata.json"
+CARD_FILE = "README.md"
+DEMO_FILE = "demo_inputs.npy"
+FORMAT = "aezoo-preset"
+FORMAT_VERSION = 1
+REQUIRED_FILES = (CONFIG_FILE, WEIGHTS_FILE)
+
+
+class ChecksumError(ValueError):
+    """A preset file is missing, truncated or altered; ``problems`` lists each one."""
+
+    def __init__(self, folder, problems):
+        self.folder, self.problems = Path(folder), list(problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(
+            f"Preset folder {self.folder} failed verification; nothing was loaded:\n{lines}\n"
+            "Download it again (aezoo.hub.pull) or re-save it with aezoo.saving.save_preset."
+        )
+
+
+def file_digest(path, chunk_size=1 << 20):
+    """``{"sha256": hex, "size": bytes}`` of a file, read in chunks."""
+    digest, size = hashlib.sha256(), 0
+    with open(path, "rb") as f:
+        while chunk := f.read(chunk_size):
+            digest.update(chunk)
+            size += len(chunk)
+    return {"sha256": digest.hexdigest(), "size": size}
+
+
+# ---------------------------------------------------------------------- write
+def save_preset(model, folder, *, preset, metadata=None, card_text=None, demo_inputs=None, overwrite=True):
+    """Write a complete preset folder atomically and return its path.
+
+    Everything is written to a temporary folder beside ``folder`` and renamed into
+    place at the end, so a crash leaves either the old preset or the new one, never a
+    half-written one (an interrupted run may leave a hidden ``.<name>.tmp-*`` folder,
+    which nothing reads).
+
+    Args:
+        model: a built aezoo model (any registered, serialisable Keras model works).
+        folder: the target folder, e.g. ``weights/<preset>``.
+        preset: the preset name recorded in metadata and the card.
+        metadata: extra fields for metadata.json, e.g. ``recipe``, ``recipe_git_sha``,
+            ``dataset``, ``split``, ``metrics`` (name -> value), ``protocol``, ``license``,
+            ``description``. ``files`` is always computed here.
+        card_text: the README.md text; by default ``model_card(metadata)``.
+        demo_inputs: optional float array ``(n, *input_shape)`` saved as demo_inputs.npy.
+        overwrite: replace an existing preset folder (atomically).
+    """
+    folder = Path(folder)
+    if folder.exists() and not overwrite:
+        raise FileExistsError(f"{folder} exists; pass overwrite=True to replace it")
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    meta = _base_metadata(model, preset, metadata or {})
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.tmp-", dir=folder.parent))
+    try:
+        config = _inference_config(model)
+        _write_text(tmp / CONFIG_FILE, json.dumps(config, indent=2))
+        _inference_copy(model, config).save_weights(tmp / WEIGHTS_FILE)
+        if demo_inputs is not None:
+            np.save(tmp / DEMO_FILE, _check_demo_inputs(model, demo_inputs), allow_pickle=False)
+        _write_text(tmp / CARD_FILE, model_card(meta) if card_text is None else card_text)
+        meta["files"] = {p.name: file_digest(p) for p in sorted(tmp.iterdir()) if p.name != METADATA_FILE}
+        _write_text(tmp / METADATA_FILE, json.dumps(meta, indent=2, sort_keys=False))
+        _replace_dir(tmp, folder)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return folder
+
+
+def _inference_config(model):
+    """Keras's config.json content for ``model``, minus the training-time compile config."""
+    config = keras.saving.serialize_keras_object(model)
+    config.pop("compile_config", None)
+    return config
+
+
+def _inference_copy(model, config):
+    """A fresh model from ``config`` holding ``model``'s weights and no optimizer.
+
+    Rebuilding from the config also proves the config deserialises (safe_mode on)
+    before anything is published, and ``save_weights`` on the copy leaves optimizer
+    slots out of the file (a third of the size for Adam, and no warning on load).
+    """
+    copy = keras.saving.deserialize_keras_object(config)
+    copy.set_weights(model.get_weights())
+    return copy
+
+
+def _check_demo_inputs(model, x):
+    x = np.asarray(x)
+    shape = tuple(getattr(model, "data_shape", x.shape[1:]))
+    if x.dtype.kind != "f" or x.ndim != len(shape) + 1 or tuple(x.shape[1:]) != shape:
+        raise ValueError(f"demo_inputs must be a float array of shape (n, {', '.join(map(str, shape))}), "
+                         f"got {x.dtype} {x.shape}")
+    return x.astype("float32")
+
+
+def _write_text(path, text):
+    with open(path, "w", encoding="utf-8", newline="\n") as f:
+        f.write(text if text.endswith("\n") else text + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _replace_dir(src, dst):
+    """Rename ``src`` onto ``dst``; an existing ``dst`` is swapped out, then removed."""
+    if not dst.exists():
+        os.rename(src, dst)
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{dst.name}.old-", dir=dst.parent))
+    os.rename(dst, old / dst.name)
+    try:
+        os.rename(src, dst)
+    except BaseException:
+        os.rename(old / dst.name, dst)
+        raise
+    finally:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _base_metadata(model, preset, extra):
+    import aezoo
+
+    meta = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "preset": preset,
+        "architecture": getattr(model, "architecture", type(model).__name__),
+        "class_name": keras.saving.get_registered_name(type(model)),
+        "input_shape": list(getattr(model, "data_shape", model.input_shape[1:])),
+        "latent_dim": getattr(model, "latent_dim", None),
+        "parameters": int(model.count_params()),
+        "aezoo_version": aezoo.__version__,
+        "keras_version": keras.__version__,
+        "tensorflow_version": _tensorflow_version(),
+        "backend": keras.backend.backend(),
+        "date_saved": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    meta.update({k: v for k, v in extra.items() if k != "files"})
+    if meta.get("recipe") and "recipe_git_sha" not in meta:
+        meta["recipe_git_sha"] = git_sha(meta["recipe"])
+    return json.loads(json.dumps(meta, default=_json_default))  # plain JSON types only
+
+
+def _json_default(obj):
+    """numpy scalars/arrays, read-only mappings (evaluation.PROTOCOL) and paths -> JSON."""
+    if isinstance(obj, (np.generic, np.ndarray)):
+        return obj.tolist()
+    if hasattr(obj, "items"):
+        return dict(obj.items())
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"metadata value of type {type(obj).__name__} is not JSON serialisable: {obj!r}")
+
+
+def _tensorflow_version():
+    try:
+        import tensorflow as tf
+    except ImportError:
+        return None
+    return tf.__version__
+
+
+def git_sha(path):
+    """HEAD commit of the git checkout holding ``path`` (``+dirty`` if the file has local
+    changes), or ``None`` outside a checkout."""
+    path = Path(path)
+    where = path.parent if path.parent.is_dir() else Path.cwd()
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=where, capture_output=True, text=True,
+                             timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", path.name], cwd=where,
+                               capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return sha + ("+dirty" if dirty else "")
+
+
+# --------------------------------------------------------------------- verify
+def read_metadata(folder):
+    """metadata.json of a preset folder, as a dict (no checksum verification)."""
+    path = Path(folder) / METADATA_FILE
+    try:
+        with open(path, encoding="utf-8") as f:
+            meta = json.load(f)
+    except FileNotFoundError:
+        raise ChecksumError(folder, [f"{METADATA_FILE}: missing (not a preset folder?)"]) from None
+    except (OSError, ValueError) as e:
+        raise ChecksumError(folder, [f"{METADATA_FILE}: unreadable ({e})"]) from None
+    if not isinstance(meta, dict) or not isinstance(meta.get("files"), dict):
+        raise ChecksumError(folder, [f"{METADATA_FILE}: has no 'files' manifest"])
+    return meta
+
+
+def verify_preset(folder, pinned=None):
+    """Check the size and sha256 of every file metadata.json lists; return the metadata.
+
+    Reads bytes only; nothing is deserialised. ``pinned`` optionally maps file names to
+    sha256 values that must match too (e.g. a hash pinned in the preset table).
+
+    Raises:
+        ChecksumError (a ValueError): naming each missing, truncated or altered file
+            with its expected and actual size and sha256.
+    """
+    folder = Path(folder)
+    meta = read_metadata(folder)
+    files, problems = meta["files"], []
+    for name in REQUIRED_FILES:
+        if name not in files:
+            problems.append(f"{name}: not listed in {METADATA_FILE}")
+    for name, want in (pinned or {}).items():
+        listed = (files.get(name) or {}).get("sha256")
+        if listed != want:
+            problems.append(f"{name}: sha256 pinned in aezoo is {want}, metadata.json lists {listed}")
+    for name, want in sorted(files.items()):
+        path = folder / name
+        if not isinstance(want, dict) or Path(name).is_absolute() or ".." in Path(name).parts:
+            problems.append(f"{name}: invalid entry in {METADATA_FILE}")
+        elif not path.is_file():
+            problems.append(f"{name}: missing (expected {want.get('size')} bytes, sha256 {want.get('sha256')})")
+        else:
+            got = file_digest(path)
+            if got["size"] != want.get("size"):
+                kind = "truncated" if got["size"] < (want.get("size") or 0) else "wrong size"
+                problems.append(f"{name}: {kind}: expected {want.get('size')} bytes, got {got['size']}")
+            elif got["sha256"] != want.get("sha256"):
+                problems.append(f"{name}: sha256 mismatch: expected {want.get('sha256')}, got {got['sha256']}")
+    if problems:
+        raise ChecksumError(folder, problems)
+    return meta
+
+
+# ----------------------------------------------------------------------- load
+def load_preset_folder(folder, compile=True, pinned=None):
+    """Verify, then build the model from config.json and load model.weights.h5.
+
+    The model is rebuilt with ``keras.saving.deserialize_keras_object`` (safe_mode on),
+    gets its weights, is compiled with the architecture's defaults (``compile=True``),
+    and carries the preset's metadata as ``model.preset_metadata``.
+    """
+    folder = Path(folder)
+    meta = verify_preset(folder, pinned=pinned)
+    with open(folder / CONFIG_FILE, encoding="utf-8") as f:
+        config = json.load(f)
+    config.pop("compile_config", None)  # compile below, with defaults, after the weights
+    model = keras.saving.deserialize_keras_object(config, safe_mode=True)
+    model.load_weights(folder / WEIGHTS_FILE)
+    if compile:
+        model.compile()
+    model.preset_metadata = meta
+    return model
+
+
+def load_demo_inputs(folder):
+    """The preset's demo inputs (float32 array), or ``None`` when it has none."""
+    path = Path(folder) / DEMO_FILE
+    return np.load(path, allow_pickle=False) if path.is_file() else None
+
+
+# ----------------------------------------------------------------------- card
+#: Hugging Face dataset ids for the ``datasets:`` field of the card
+HF_DATASET_IDS = {"mnist": "ylecun/mnist", "fashion_mnist": "zalando-datasets/fashion_mnist"}
+
+
+def model_card(metadata, repo_id=None):
+    """README.md text for a preset: Hugging Face YAML header, usage, metrics, how to
+    reproduce, and the data's terms (non-commercial research only for CelebA/UTKFace)."""
+    m = metadata
+    preset, arch = m.get("preset", "model"), m.get("architecture", "autoencoder")
+    repo_id = repo_id or m.get("hf_repo") or f"aezoo/{preset}"
+    info = _dataset_info(m.get("dataset"))
+    restricted = info is not None and not info.commercial_use
+    header = {"library_name": "keras", "license": m.get("license") or ("other" if restricted else "apache-2.0")}
+    if header["license"] == "other":
+        header["license_name"] = m.get("license_name") or f"{info.name if info else 'data'}-research-only"
+    header["tags"] = ["aezoo", "autoencoder", arch]
+    if m.get("dataset"):
+        header["datasets"] = [HF_DATASET_IDS.get(info.name if info else m["dataset"], m["dataset"])]
+    yaml = "\n".join(f"{k}: {json.dumps(v)}" for k, v in header.items())  # JSON scalars/lists are YAML
+    shape = list(m.get("input_shape", []))
+    recipe, sha = m.get("recipe"), m.get("recipe_git_sha")
+    command = m.get("reproduce") or (f"python {recipe}" if recipe else None)
+    checkout = f"git checkout {sha.removesuffix('+dirty')}\n" if sha else ""
+    parts = [
+        f"---\n{yaml}\n---\n\n# {preset}\n",
+        (m.get("description") or f"A `{arch}` autoencoder from aezoo.") + "\n",
+        "## Usage\n",
+        f'```python\nimport aezoo\n\nmodel = aezoo.load("{preset}")  # bundled, cached, or hf://{repo_id}\n'
+        f"x_hat = model.reconstruct(x)  # x: float32 in [0, 1], shape (n, {', '.join(map(str, shape))})\n"
+        "z = model.encode(x)\n```\n",
+        f'Plain Keras works too, once aezoo is imported: `keras.saving.load_model("hf://{repo_id}")`.\n',
+        "## Model\n\n| architecture | input shape | latent dim | parameters |\n|---|---|---|---|",
+        f"| `{arch}` | {' x '.join(map(str, shape))} | {m.get('latent_dim', '')} | {m.get('parameters', 0):,} |\n",
+    ]
+    if m.get("dataset"):
+        split = f" Metrics are on the `{m['split']}` split." if m.get("split") else ""
+        parts.append(f"## Training data\n\n`{m['dataset']}`{': ' + info.source if info else ''}.{split}\n")
+    parts += _metrics_section(m)
+    parts += ["## How to reproduce\n",
+              f"```bash\n{checkout}{command}\n```\n" if command else "No training recipe was recorded.\n",
+              f"Versions: aezoo {m.get('aezoo_version')}, Keras {m.get('keras_version')}, TensorFlow "
+              f"{m.get('tensorflow_version')}. `metadata.json` holds the sha256 of every file.\n"]
+    if restricted:
+        parts += ["## Terms of use: non-commercial research only\n",
+                  f"These weights are derived from `{info.name}` ({info.license}). Its authors make it available "
+                  "for non-commercial research purposes only, so use these weights, and anything made with them, "
+                  "for non-commercial research only. The images' copyright stays with their owners; the model "
+                  "reflects the people, poses and demographics of its training set.\n"]
+    elif info is not None:
+        parts.append(f"## Data license\n\nTraining data: `{info.name}`, {info.license}.\n")
+    return "\n".join(parts)
+
+
+def _metrics_section(m):
+    metrics = m.get("metrics") or {}
+    if not metrics:
+        return []
+    protocol = m.get("protocol") or {}
+    rows = ["| metric | value | protocol |", "|---|---|---|"]
+    for name, value in metrics.items():
+        value = f"{value:.4g}" if isinstance(value, float) else str(value)
+        how = protocol.get(name) if isinstance(protocol.get(name), str) else ""
+        rows.append(f"| {name} | {value} | {how} |")
+    note = f"Protocol `{protocol['name']}` (see metadata.json)." if protocol.get("name") else ""
+    return ["## Results\n", "\n".join(rows) + "\n", note + "\n" if note else ""]
+
+
+def _dataset_info(name):
+    if not name:
+        return None
+    from aezoo import data
+
+    try:
+        return data.get_info(name)
+    except ValueError:
+        return None
+
+
+def write_model_card(folder, card_text=None):
+    """Rewrite a preset's README.md (from its metadata unless ``card_text`` is given)
+    and its checksum in metadata.json; the weights are untouched."""
+    folder = Path(folder)
+    meta = verify_preset(folder)
+    _replace_file(folder / CARD_FILE, model_card(meta) if card_text is None else card_text)
+    meta["files"][CARD_FILE] = file_digest(folder / CARD_FILE)
+    _replace_file(folder / METADATA_FILE, json.dumps(meta, indent=2))
+    return folder / CARD_FILE
+
+
+def _replace_file(path, text):
+    tmp = path.with_name(f".{path.name}.tmp")
+    _write_text(tmp, text)
+    os.replace(tmp, path)
