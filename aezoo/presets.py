@@ -64,6 +64,12 @@ class PresetSpec:
         """Constructor arguments, ``input_shape`` included."""
         return {"input_shape": self.image_shape, **self.config}
 
+    def metadata(self):
+        """The preset's fields for ``saving.save_preset(..., metadata=...)`` and its card."""
+        return {"preset": self.name, "dataset": self.dataset, "description": self.description,
+                "recipe": self.recipe, "license": self.license, "hf_repo": self.hf_repo,
+                "headline_metric": self.headline_metric}
+
     def build(self):
         """An untrained, compiled model of this preset's architecture and config."""
         return build(self.architecture, **self.model_config())

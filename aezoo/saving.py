@@ -212,7 +212,7 @@ def git_sha(path):
     try:
         sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=where, capture_output=True, text=True,
                              timeout=10, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", path.name], cwd=where,
+        dirty = subprocess.run(["git", "--no-optional-locks", "status", "--porcelain", "--", path.name], cwd=where,
                                capture_output=True, text=True, timeout=10, check=True).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None

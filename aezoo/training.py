@@ -269,6 +269,7 @@ def _fit(model, dataset, epochs, validation_data, checkpoint_dir, steps_per_epoc
     if tensorboard_dir:
         callbacks.append(keras.callbacks.TensorBoard(tensorboard_dir))
     hist = model.fit(dataset, epochs=epochs, validation_data=validation_data, steps_per_epoch=steps_per_epoch,
+                     shuffle=False,  # the tf.data pipeline shuffles, with its seed
                      callbacks=callbacks, verbose=verbose)
     return hist.history, len(hist.epoch)
 

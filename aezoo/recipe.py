@@ -1,0 +1,268 @@
+"""Recipes: everything needed to reproduce one preset and its published numbers.
+
+A recipe file in ``recipes/`` declares ``RECIPE = Recipe(...)``: architecture and
+config, dataset and split, optimiser and schedule, epochs, global batch size, seed,
+strategy, and target metrics with a tolerance and the published anchor. ``run_recipe``
+trains it through ``aezoo.training``, evaluates it with ``aezoo.evaluation``'s fixed
+protocol, prints obtained vs target, and writes ``weights/<preset>/`` atomically.
+"""
+
+import importlib.util
+import json
+import os
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Target:
+    """A metric the recipe should reach: ``value`` +- ``tolerance``, with its source."""
+
+    metric: str
+    value: float
+    tolerance: float = 0.0
+    higher_is_better: bool = False
+    anchor: str = ""  # where the number comes from (paper, or "aezoo" for our own bar)
+
+    def met(self, obtained):
+        if obtained is None or not np.isfinite(obtained):
+            return False
+        if self.higher_is_better:
+            return obtained >= self.value - self.tolerance
+        return obtained <= self.value + self.tolerance
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How one preset is trained and measured (see module docstring)."""
+
+    preset: str
+    architecture: str
+    config: dict
+    dataset: str
+    epochs: int
+    batch_size: int = 128
+    learning_rate: float = 1e-3
+    schedule: str = "cosine"  # "constant" or "cosine" decay to 0 over the run
+    seed: int = 0
+    strategy: str = "auto"
+    image_size: int | None = None
+    binarize: bool = False  # dynamic binarisation in training, fixed seeded one at test
+    validation_fraction: float = 0.0
+    train_subset: int | None = None
+    nll_samples: int = 0  # importance samples for the NLL estimate (0 = skip)
+    nll_examples: int | None = None  # test examples for the NLL (None = all)
+    eval_examples: int | None = None  # test examples for the other metrics (None = all)
+    denoising_eval: bool = False  # also report PSNR of corrupted vs denoised test images
+    targets: tuple = ()
+    description: str = ""
+    demo_inputs: str = "samples"  # "test" (first test images) or "samples" (model's own)
+    notes: str = ""
+    path: str = field(default="", compare=False)
+
+    def steps_per_epoch(self, n_train):
+        return int(np.ceil(n_train / self.batch_size))
+
+    def learning_rate_schedule(self, n_train=None):
+        import keras
+
+        if self.schedule == "constant" or n_train is None:
+            return self.learning_rate
+        total = self.epochs * self.steps_per_epoch(n_train)
+        return keras.optimizers.schedules.CosineDecay(self.learning_rate, total, alpha=0.01)
+
+
+# ------------------------------------------------------------------ finding
+def recipe_dirs():
+    return [Path.cwd() / "recipes", REPO_ROOT / "recipes"]
+
+
+def list_recipes():
+    """Recipe files found in ``recipes/`` (current folder, then the repo checkout)."""
+    found = {}
+    for folder in recipe_dirs():
+        for path in sorted(folder.glob("*.py")) if folder.is_dir() else []:
+            if not path.name.startswith("_"):
+                found.setdefault(path.stem, path)
+    return found
+
+
+def load_recipe(name_or_path):
+    """A ``Recipe`` from a file path or a preset name (``conv-vae-faces``)."""
+    path = Path(name_or_path)
+    if not path.is_file():
+        recipes = list_recipes()
+        stem = str(name_or_path).replace("-", "_").removesuffix(".py")
+        if stem not in recipes:
+            from aezoo.registry import unknown_name_error
+
+            raise unknown_name_error("recipe", name_or_path, [s.replace("_", "-") for s in recipes])
+        path = recipes[stem]
+    spec = importlib.util.spec_from_file_location(f"aezoo_recipe_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    recipe = getattr(module, "RECIPE", None)
+    if not isinstance(recipe, Recipe):
+        raise ValueError(f"{path} must define RECIPE = aezoo.recipe.Recipe(...)")
+    return Recipe(**{**{k: getattr(recipe, k) for k in recipe.__dataclass_fields__}, "path": str(path)})
+
+
+# ------------------------------------------------------------------ running
+def _train_data(recipe, smoke):
+    from aezoo import data
+
+    x_train, y_train = data.load_arrays(recipe.dataset, "train", recipe.image_size, with_labels=True)
+    if recipe.validation_fraction:
+        (x_train, y_train), _ = data.split_validation(x_train, y_train, recipe.validation_fraction, recipe.seed)
+    limit = 256 if smoke else recipe.train_subset
+    if limit:
+        x_train = x_train[:limit]
+        y_train = {k: v[:limit] for k, v in y_train.items()} if isinstance(y_train, dict) else (
+            None if y_train is None else y_train[:limit])
+    return x_train, y_train
+
+
+def _probe_labels(y):
+    """Class labels for the linear probe: class ids, or UTKFace's gender."""
+    if isinstance(y, dict):
+        y = y.get("gender")
+        return None if y is None else y
+    return y
+
+
+def run_recipe(recipe, *, smoke=False, out_dir=None, checkpoint_dir=None, strategy=None, epochs=None,
+               verbose=1, save=True):
+    """Train, evaluate and (unless ``save=False``) write the preset. Returns a result dict.
+
+    ``smoke=True`` trains 1 epoch of 2 steps on 256 examples and evaluates on 64, to
+    check the recipe end to end in seconds; its preset goes to a temp folder.
+    """
+    import tensorflow as tf
+
+    from aezoo import data, evaluation, saving
+    from aezoo.training import train
+
+    if isinstance(recipe, (str, os.PathLike)):
+        recipe = load_recipe(recipe)
+    x_train, y_train = _train_data(recipe, smoke)
+    epochs = 1 if smoke else (epochs or recipe.epochs)
+    steps = 2 if smoke else None
+    ds = data.dataset(x_train, batch_size=recipe.batch_size, seed=recipe.seed, binarize=recipe.binarize)
+
+    def build():
+        import keras
+
+        import aezoo
+
+        model = aezoo.build(recipe.architecture, **recipe.config)
+        schedule = Recipe(**{**asdict(recipe), "epochs": epochs}).learning_rate_schedule(len(x_train))
+        model.compile(optimizer=keras.optimizers.Adam(schedule))
+        return model
+
+    result = train(build, ds, epochs=epochs, batch_size=recipe.batch_size, strategy=strategy or recipe.strategy,
+                   checkpoint_dir=checkpoint_dir, seed=recipe.seed, steps_per_epoch=steps, verbose=verbose)
+    model = result.model
+    if not result.is_chief:
+        return {"preset": recipe.preset, "chief": False}
+
+    # ---- evaluation, fixed protocol (aezoo.evaluation.PROTOCOL)
+    x_test, y_test = data.load_arrays(recipe.dataset, "test", recipe.image_size, with_labels=True)
+    n_eval = 64 if smoke else recipe.eval_examples
+    n_probe_train = 512 if smoke else min(len(x_train), 10_000)
+    t0 = time.time()
+    metrics = evaluation.evaluate(
+        model, x_test, x_train=x_train[:n_probe_train],
+        y_train=None if _probe_labels(y_train) is None else _probe_labels(y_train)[:n_probe_train],
+        y_test=_probe_labels(y_test), binarized=recipe.binarize, max_examples=n_eval,
+    )
+    protocol = metrics.pop("protocol")
+    if metrics.get("pca_mse_per_pixel"):
+        # below 1.0 means the model beats PCA at the same code size: the linear baseline
+        metrics["mse_vs_pca"] = metrics["mse_per_pixel"] / metrics["pca_mse_per_pixel"]
+    if recipe.nll_samples:
+        n_nll = 16 if smoke else (recipe.nll_examples or len(x_test))
+        k = 10 if smoke else recipe.nll_samples
+        x_nll = x_test[:n_nll]
+        if recipe.binarize:
+            x_nll = evaluation.binarize(x_nll, seed=0)
+        metrics["nll_is"] = float(np.mean(evaluation.importance_sampled_nll(model, x_nll, k=k, seed=0)))
+        protocol.update(nll_k=k, nll_examples=n_nll)
+    if recipe.denoising_eval:
+        metrics.update(_denoising_metrics(model, x_test[: n_eval or len(x_test)]))
+    eval_seconds = time.time() - t0
+
+    report = {
+        "preset": recipe.preset, "recipe": _relative(recipe.path), "metrics": metrics, "protocol": protocol,
+        "targets": [dict(asdict(t), obtained=metrics.get(t.metric), met=t.met(metrics.get(t.metric)))
+                    for t in recipe.targets],
+        "training": {"epochs": result.epochs_run if not checkpoint_dir else epochs, "strategy": result.strategy,
+                     "replicas": result.replicas, "seconds": round(result.seconds, 1),
+                     "batch_size": recipe.batch_size, "train_examples": int(len(x_train)),
+                     "final_loss": float(result.history["loss"][-1]) if result.history.get("loss") else None,
+                     "smoke": smoke, "tensorflow": tf.__version__},
+        "eval_seconds": round(eval_seconds, 1),
+    }
+    if verbose:
+        print(format_report(report), flush=True)
+    if save:
+        folder = Path(out_dir or (tempfile.mkdtemp(prefix="aezoo-smoke-") if smoke else REPO_ROOT / "weights")) / recipe.preset
+        demo = _demo_inputs(model, recipe, x_test)
+        saving.save_preset(model, folder, preset=recipe.preset, demo_inputs=demo, metadata={
+            "architecture": recipe.architecture, "recipe": _relative(recipe.path),
+            "recipe_git_sha": saving.git_sha(REPO_ROOT), "dataset": recipe.dataset, "split": "test",
+            "image_size": recipe.image_size, "metrics": metrics, "protocol": protocol,
+            "targets": report["targets"], "training": report["training"], "description": recipe.description,
+            "notes": recipe.notes,
+        })
+        report["folder"] = str(folder)
+    return report
+
+
+def _denoising_metrics(model, x_clean):
+    from aezoo import evaluation
+
+    noisy = model.corrupt(x_clean) if hasattr(model, "corrupt") else x_clean
+    noisy_psnr = evaluation.psnr(x_clean, noisy)
+    denoised_psnr = evaluation.psnr(x_clean, model.reconstruct(noisy))
+    return {"psnr_noisy": noisy_psnr, "psnr_denoised": denoised_psnr, "psnr_gain": denoised_psnr - noisy_psnr}
+
+
+def _demo_inputs(model, recipe, x_test):
+    """Demo inputs never come from CelebA/UTKFace: for those, the model's own samples."""
+    if recipe.demo_inputs == "test":
+        return x_test[:8]
+    if hasattr(model, "sample"):
+        return model.sample(8, seed=0).astype("float32")
+    return None
+
+
+def _relative(path):
+    try:
+        return str(Path(path).resolve().relative_to(REPO_ROOT))
+    except ValueError:
+        return str(path)
+
+
+def format_report(report):
+    """Obtained vs target, one line each: what a recipe run prints at the end."""
+    lines = [f"== {report['preset']} ({report['training']['epochs']} epochs, {report['training']['strategy']}, "
+             f"{report['training']['seconds']}s)"]
+    for name, value in report["metrics"].items():
+        lines.append(f"  {name:32s} {value:.4f}" if isinstance(value, float) else f"  {name:32s} {value}")
+    for t in report["targets"]:
+        obtained = t["obtained"]
+        shown = "n/a" if obtained is None else f"{obtained:.4f}"
+        sign = ">=" if t["higher_is_better"] else "<="
+        lines.append(f"  target {t['metric']}: obtained {shown} vs {sign} {t['value']} +- {t['tolerance']} "
+                     f"[{'met' if t['met'] else 'NOT met'}] {t['anchor']}")
+    return "\n".join(lines)
+
+
+def report_json(report):
+    return json.dumps(report, indent=2, default=float)

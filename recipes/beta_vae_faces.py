@@ -1,0 +1,18 @@
+"""beta-vae-faces: a beta-VAE (beta = 4) on 64x64 CelebA faces."""
+
+from aezoo.recipe import Recipe, Target
+
+RECIPE = Recipe(
+    preset="beta-vae-faces",
+    architecture="beta-vae",
+    config=dict(input_shape=(64, 64, 3), latent_dim=32, filters=(32, 64, 128, 256), beta=4.0, seed=0),
+    dataset="faces",
+    image_size=64,
+    epochs=12,
+    batch_size=64,
+    learning_rate=1e-3,
+    description="beta-VAE (Higgins et al. 2017), beta = 4, 32-d latent, on 64x64 CelebA faces.",
+    notes="CelebA is for non-commercial research only: so are these weights.",
+    targets=(Target("mse_vs_pca", 2.5, 0.0, anchor="aezoo: within 2.5x of PCA at 32 components (beta trades detail)"),),
+    demo_inputs="samples",
+)

@@ -1,0 +1,19 @@
+"""denoising-ae-mnist: removes Gaussian noise (sigma 0.5) from MNIST digits."""
+
+from aezoo.recipe import Recipe, Target
+
+RECIPE = Recipe(
+    preset="denoising-ae-mnist",
+    architecture="denoising-ae",
+    config=dict(input_shape=(28, 28, 1), latent_dim=64, hidden_units=(512, 256), corruption="gaussian",
+                corruption_strength=0.5, seed=0),
+    dataset="mnist",
+    epochs=15,
+    batch_size=128,
+    learning_rate=1e-3,
+    denoising_eval=True,
+    description="Dense denoising autoencoder (Vincent et al. 2008), Gaussian corruption sigma=0.5 clipped to [0, 1].",
+    targets=(Target("psnr_gain", 10.0, 0.0, higher_is_better=True,
+                    anchor="aezoo: +10 dB over the noisy input"),),
+    demo_inputs="test",
+)
