@@ -75,7 +75,7 @@ def resolve(name_or_uri, revision=None):
     if text.startswith(HF_PREFIX):
         repo_id, revision = _parse_hf_uri(text, revision)
         return _from_hub(repo_id, revision, tried=[]), None
-    if text not in presets.PRESETS and (isinstance(name_or_uri, os.PathLike) or Path(text).expanduser().is_dir()):
+    if isinstance(name_or_uri, os.PathLike) or (text not in presets.PRESETS and Path(text).expanduser().is_dir()):
         folder = Path(text).expanduser()
         if not folder.is_dir():
             raise FileNotFoundError(f"No preset folder at {folder}")
@@ -120,13 +120,14 @@ def _parse_hf_uri(uri, revision):
     return repo_id, revision or at or None
 
 
-def _repo_id(name_or_repo):
+def _repo_and_revision(name_or_repo, revision):
+    """``(repo_id, revision)`` of a preset name, ``"org/repo"`` or ``"hf://org/repo[@rev]"``."""
     text = os.fspath(name_or_repo)
     if text.startswith(HF_PREFIX):
-        return text[len(HF_PREFIX):].strip("/")
+        return _parse_hf_uri(text, revision)
     if text in presets.PRESETS or "/" not in text:
-        return presets.get_preset(text).hf_repo
-    return text
+        return presets.get_preset(text).hf_repo, revision
+    return text, revision
 
 
 def _library():
@@ -144,7 +145,7 @@ def pull(name_or_repo, revision=None, local_dir=None):
     """Download a preset from the Hub into the cache (or ``local_dir``), verify it, and
     return its folder. ``name_or_repo``: a preset name, ``"org/repo"`` or ``"hf://org/repo"``.
     Offline (``HF_HUB_OFFLINE=1``), a cached copy is returned."""
-    repo_id = _repo_id(name_or_repo)
+    repo_id, revision = _repo_and_revision(name_or_repo, revision)
     try:
         folder = Path(snapshot_download(repo_id, revision=revision, local_dir=local_dir, **_library()))
     except LocalEntryNotFoundError as e:
@@ -170,7 +171,10 @@ def push(folder_or_preset, repo_id=None, *, token=None, revision=None, private=F
     """
     folder = _local_folder(folder_or_preset)
     meta = saving.verify_preset(folder)  # never publish a broken preset
-    repo_id = repo_id or presets.get_preset(meta.get("preset")).hf_repo
+    if repo_id is None:
+        if meta.get("preset") not in presets.PRESETS:
+            raise ValueError(f"{folder} holds preset {meta.get('preset')!r}, not in the preset table: pass repo_id")
+        repo_id = presets.PRESETS[meta["preset"]].hf_repo
     api = HfApi(endpoint=endpoint, token=token, **_library())
     repo_id = api.create_repo(repo_id, private=private, exist_ok=True, repo_type="model").repo_id
     if revision not in (None, constants.DEFAULT_REVISION):

@@ -21,11 +21,17 @@ ACTIVATION_DERIVATIVES = {
 }
 
 
+def _tensors(x, kernels, biases):
+    return (ops.convert_to_tensor(x), [ops.convert_to_tensor(k) for k in kernels],
+            [ops.convert_to_tensor(b) for b in biases])
+
+
 # --------------------------------------------------------------------------
 # Penalty functions (pure, tested against closed forms)
 # --------------------------------------------------------------------------
 def gaussian_kl(z_mean, z_log_var):
     """KL(N(mean, exp(log_var)) || N(0, I)) per example, summed over the latent."""
+    z_mean, z_log_var = ops.convert_to_tensor(z_mean), ops.convert_to_tensor(z_log_var)
     return -0.5 * ops.sum(
         1.0 + z_log_var - ops.square(z_mean) - ops.exp(z_log_var), axis=-1
     )
@@ -38,6 +44,7 @@ def bernoulli_kl_sparsity(codes, target):
     the batch, so the penalty is a batch statistic, as in the original method.
     """
     eps = 1e-7
+    codes = ops.convert_to_tensor(codes)
     rho_hat = ops.clip(ops.mean(codes, axis=0), eps, 1.0 - eps)
     rho = target
     return ops.sum(
@@ -52,6 +59,7 @@ def dense_stack_jacobian_sq_norm(x, kernels, biases, activations):
     Memory is batch x units x input_dim, so use it for small or one-layer encoders.
     For one sigmoid layer it reduces to sum_j (h_j(1-h_j))^2 sum_i W_ji^2.
     """
+    x, kernels, biases = _tensors(x, kernels, biases)
     h = x
     jac = None  # (batch, units, input_dim)
     for kernel, bias, activation in zip(kernels, biases, activations):
@@ -73,6 +81,7 @@ def dense_stack_jacobian_sq_norm_estimate(x, kernels, biases, activations, probe
     J v is computed exactly by forward-mode propagation of the tangent v through
     the stack, so each probe costs one extra forward pass and no input-size memory.
     """
+    x, kernels, biases = _tensors(x, kernels, biases)
     total = 0.0
     for p in range(probes):
         h = x
@@ -196,6 +205,7 @@ class Corruption(keras.layers.Layer):
         self.seed_generator = keras.random.SeedGenerator(seed)
 
     def corrupt(self, x):
+        x = ops.convert_to_tensor(x)
         shape, dtype = ops.shape(x), x.dtype
         if self.kind == "gaussian":
             noise = keras.random.normal(shape, stddev=self.strength, seed=self.seed_generator, dtype=dtype)

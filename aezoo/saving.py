@@ -35,6 +35,7 @@ import numpy as np
 import keras
 
 import aezoo.models  # noqa: F401  (registers the architectures deserialisation needs)
+from aezoo.presets import PRESETS
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.weights.h5"
@@ -95,14 +96,18 @@ def save_preset(model, folder, *, preset, metadata=None, card_text=None, demo_in
     meta = _base_metadata(model, preset, metadata or {})
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.tmp-", dir=folder.parent))
     try:
-        config = _inference_config(model)
+        config, copy = _inference_copy(model)
         _write_text(tmp / CONFIG_FILE, json.dumps(config, indent=2))
-        _inference_copy(model, config).save_weights(tmp / WEIGHTS_FILE)
+        copy.save_weights(tmp / WEIGHTS_FILE)
         if demo_inputs is not None:
             np.save(tmp / DEMO_FILE, _check_demo_inputs(model, demo_inputs), allow_pickle=False)
         _write_text(tmp / CARD_FILE, model_card(meta) if card_text is None else card_text)
-        meta["files"] = {p.name: file_digest(p) for p in sorted(tmp.iterdir()) if p.name != METADATA_FILE}
-        _write_text(tmp / METADATA_FILE, json.dumps(meta, indent=2, sort_keys=False))
+        meta["files"] = {p.name: file_digest(p) for p in sorted(tmp.iterdir())}
+        _write_text(tmp / METADATA_FILE, json.dumps(meta, indent=2))
+        for path in tmp.iterdir():  # on disk before the rename makes them visible
+            fd = os.open(path, os.O_RDONLY)
+            os.fsync(fd)
+            os.close(fd)
         _replace_dir(tmp, folder)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -110,23 +115,19 @@ def save_preset(model, folder, *, preset, metadata=None, card_text=None, demo_in
     return folder
 
 
-def _inference_config(model):
-    """Keras's config.json content for ``model``, minus the training-time compile config."""
+def _inference_copy(model):
+    """Keras's config.json content for ``model`` minus its training-time compile config,
+    and a fresh model built from it holding ``model``'s weights and no optimizer.
+
+    Rebuilding from the config proves it deserialises (safe_mode on) before anything
+    is published; ``save_weights`` on the copy leaves the optimizer slots out of the
+    file (two thirds of it for Adam, and a warning on every load).
+    """
     config = keras.saving.serialize_keras_object(model)
     config.pop("compile_config", None)
-    return config
-
-
-def _inference_copy(model, config):
-    """A fresh model from ``config`` holding ``model``'s weights and no optimizer.
-
-    Rebuilding from the config also proves the config deserialises (safe_mode on)
-    before anything is published, and ``save_weights`` on the copy leaves optimizer
-    slots out of the file (a third of the size for Adam, and no warning on load).
-    """
     copy = keras.saving.deserialize_keras_object(config)
     copy.set_weights(model.get_weights())
-    return copy
+    return config, copy
 
 
 def _check_demo_inputs(model, x):
@@ -141,8 +142,6 @@ def _check_demo_inputs(model, x):
 def _write_text(path, text):
     with open(path, "w", encoding="utf-8", newline="\n") as f:
         f.write(text if text.endswith("\n") else text + "\n")
-        f.flush()
-        os.fsync(f.fileno())
 
 
 def _replace_dir(src, dst):
@@ -179,6 +178,7 @@ def _base_metadata(model, preset, extra):
         "backend": keras.backend.backend(),
         "date_saved": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
+    meta.update(PRESETS[preset].metadata() if preset in PRESETS else {})  # license, repo, description
     meta.update({k: v for k, v in extra.items() if k != "files"})
     if meta.get("recipe") and "recipe_git_sha" not in meta:
         meta["recipe_git_sha"] = git_sha(meta["recipe"])
@@ -204,16 +204,17 @@ def _tensorflow_version():
     return tf.__version__
 
 
-def git_sha(path):
-    """HEAD commit of the git checkout holding ``path`` (``+dirty`` if the file has local
-    changes), or ``None`` outside a checkout."""
-    path = Path(path)
-    where = path.parent if path.parent.is_dir() else Path.cwd()
+def git_sha(path="."):
+    """HEAD commit of the git checkout holding ``path`` (a file or folder), with
+    ``+dirty`` when tracked files under ``path`` have local changes; ``None`` outside one."""
+    path = Path(path).resolve()
+    where = path if path.is_dir() else path.parent
+    git = ["git", "--no-optional-locks"]  # read-only: never touches the index
     try:
-        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=where, capture_output=True, text=True,
+        sha = subprocess.run(git + ["rev-parse", "HEAD"], cwd=where, capture_output=True, text=True,
                              timeout=10, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "--no-optional-locks", "status", "--porcelain", "--", path.name], cwd=where,
-                               capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(git + ["status", "--porcelain", "--untracked-files=no", "--", str(path)],
+                               cwd=where, capture_output=True, text=True, timeout=10, check=True).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None
     return sha + ("+dirty" if dirty else "")
@@ -316,6 +317,7 @@ def model_card(metadata, repo_id=None):
     header = {"library_name": "keras", "license": m.get("license") or ("other" if restricted else "apache-2.0")}
     if header["license"] == "other":
         header["license_name"] = m.get("license_name") or f"{info.name if info else 'data'}-research-only"
+        header.update({"license_link": m["license_link"]} if m.get("license_link") else {})
     header["tags"] = ["aezoo", "autoencoder", arch]
     if m.get("dataset"):
         header["datasets"] = [HF_DATASET_IDS.get(info.name if info else m["dataset"], m["dataset"])]
@@ -333,7 +335,7 @@ def model_card(metadata, repo_id=None):
         "z = model.encode(x)\n```\n",
         f'Plain Keras works too, once aezoo is imported: `keras.saving.load_model("hf://{repo_id}")`.\n',
         "## Model\n\n| architecture | input shape | latent dim | parameters |\n|---|---|---|---|",
-        f"| `{arch}` | {' x '.join(map(str, shape))} | {m.get('latent_dim', '')} | {m.get('parameters', 0):,} |\n",
+        f"| `{arch}` | {' x '.join(map(str, shape))} | {m.get('latent_dim', '')} | {m.get('parameters') or 0:,} |\n",
     ]
     if m.get("dataset"):
         split = f" Metrics are on the `{m['split']}` split." if m.get("split") else ""
