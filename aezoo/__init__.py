@@ -1,7 +1,16 @@
-"""aezoo: autoencoders for Keras 3, with pretrained weights."""
+"""aezoo: autoencoders for Keras 3, with pretrained weights.
+
+    >>> import aezoo
+    >>> aezoo.list_architectures("*vae*")
+    ['beta-vae', 'conv-vae', 'dense-vae']
+    >>> model = aezoo.build("conv-vae", input_shape=(64, 64, 3), latent_dim=128)
+    >>> vae = aezoo.load("conv-vae-faces")          # pretrained, compiled, offline
+"""
 
 __version__ = "0.1.0"
 
 from aezoo import models  # noqa: F401  (registers the architectures)
+from aezoo.hub import load
 from aezoo.models import *  # noqa: F401,F403
+from aezoo.presets import get_preset, list_presets, preset_table
 from aezoo.registry import build, list_architectures

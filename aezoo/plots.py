@@ -1,0 +1,107 @@
+"""Figures people would rather look at than read: grids, strips, the demo sheet.
+
+Headless matplotlib (Agg). Every function writes a PNG atomically (temp file, rename)
+and returns its path.
+"""
+
+import os
+
+import numpy as np
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def image_grid(images, columns=8, pad=2):
+    """Tile ``(n, h, w[, c])`` images in [0, 1] into one ``(H, W, 3)`` array, white gaps."""
+    images = np.clip(np.asarray(images, dtype="float32"), 0.0, 1.0)
+    if images.ndim == 3:
+        images = images[..., None]
+    if images.ndim != 4:
+        raise ValueError(f"images must have shape (n, height, width[, channels]), got {images.shape}")
+    if images.shape[-1] == 1:
+        images = np.repeat(images, 3, axis=-1)
+    n, h, w, _ = images.shape
+    columns = max(1, min(columns, n))
+    rows = int(np.ceil(n / columns))
+    grid = np.ones((rows * (h + pad) + pad, columns * (w + pad) + pad, 3), "float32")
+    for i, image in enumerate(images):
+        r, c = divmod(i, columns)
+        grid[pad + r * (h + pad): pad + r * (h + pad) + h, pad + c * (w + pad): pad + c * (w + pad) + w] = image
+    return grid
+
+
+def save_panels(path, panels, title=None, scale=None):
+    """Stack titled image grids vertically into one PNG. ``panels``: [(title, grid), ...]."""
+    plt = _pyplot()
+    widths = [grid.shape[1] for _, grid in panels]
+    heights = [grid.shape[0] for _, grid in panels]
+    scale = scale or max(1.0, 640 / max(widths))
+    dpi = 100
+    fig_w = max(widths) * scale / dpi
+    fig_h = (sum(heights) * scale + 28 * len(panels) + (30 if title else 0)) / dpi
+    fig, axes = plt.subplots(len(panels), 1, figsize=(fig_w, fig_h), dpi=dpi,
+                             gridspec_kw={"height_ratios": heights}, squeeze=False)
+    for ax, (panel_title, grid) in zip(axes[:, 0], panels):
+        ax.imshow(grid, interpolation="nearest")
+        ax.set_title(panel_title, fontsize=9)
+        ax.axis("off")
+    if title:
+        fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    _atomic_savefig(fig, path, dpi)
+    plt.close(fig)
+    return path
+
+
+def _atomic_savefig(fig, path, dpi):
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    tmp = os.path.join(folder, f".{os.path.basename(path)}.tmp-{os.getpid()}.png")
+    try:
+        fig.savefig(tmp, dpi=dpi, format="png")
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def reconstruction_grid(model, x, path, columns=8):
+    """Inputs (top) and their reconstructions (bottom)."""
+    x = np.asarray(x, "float32")[:columns]
+    return save_panels(path, [("inputs", image_grid(x, columns)),
+                              ("reconstructions", image_grid(model.reconstruct(x), columns))])
+
+
+def sample_grid(model, path, n=16, seed=0, columns=8):
+    """Decoded draws from the prior (VAEs)."""
+    return save_panels(path, [(f"{n} samples from the prior (seed {seed})", image_grid(model.sample(n, seed=seed), columns))])
+
+
+def interpolation_strip(model, x_a, x_b, path, steps=8):
+    method = "slerp" if hasattr(model, "sample") else "linear"
+    strip = model.interpolate(x_a, x_b, steps=steps, method=method)
+    return save_panels(path, [(f"{method} interpolation", image_grid(strip, steps))])
+
+
+def demo_figure(model, path, inputs, seed=0, title=None):
+    """The demo sheet: inputs and reconstructions, prior samples (VAEs), an interpolation."""
+    inputs = np.asarray(inputs, "float32")[:8]
+    columns = len(inputs)
+    panels = [("inputs", image_grid(inputs, columns)),
+              ("reconstructions", image_grid(model.reconstruct(inputs), columns))]
+    if hasattr(model, "sample"):
+        panels.append((f"samples from the prior (seed {seed})", image_grid(model.sample(2 * columns, seed=seed), columns)))
+        method = "slerp"
+    else:
+        method = "linear"
+    if len(inputs) >= 2:
+        strip = model.interpolate(inputs[0], inputs[1], steps=columns, method=method)
+        panels.append((f"{method} interpolation between the first two inputs", image_grid(strip, columns)))
+    return save_panels(path, panels, title=title)
