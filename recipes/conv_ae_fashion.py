@@ -7,7 +7,7 @@ RECIPE = Recipe(
     architecture="conv-ae",
     config=dict(input_shape=(28, 28, 1), latent_dim=64, filters=(32, 64)),
     dataset="fashion_mnist",
-    epochs=15,
+    epochs=10,
     batch_size=128,
     learning_rate=1e-3,
     description="Stride-2 conv encoder (32, 64) to a 64-d code, mirrored decoder, MSE.",

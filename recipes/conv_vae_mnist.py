@@ -7,7 +7,7 @@ RECIPE = Recipe(
     architecture="conv-vae",
     config=dict(input_shape=(28, 28, 1), latent_dim=16, filters=(32, 64), seed=0),
     dataset="mnist",
-    epochs=12,
+    epochs=10,
     batch_size=128,
     learning_rate=1e-3,
     binarize=True,

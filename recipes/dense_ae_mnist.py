@@ -7,7 +7,7 @@ RECIPE = Recipe(
     architecture="dense-ae",
     config=dict(input_shape=(28, 28, 1), latent_dim=30, hidden_units=(1000, 500, 250), activation="relu"),
     dataset="mnist",
-    epochs=30,
+    epochs=20,
     batch_size=128,
     learning_rate=1e-3,
     description="784-1000-500-250-30 autoencoder on MNIST, trained end to end with Adam (no RBM pretraining).",
