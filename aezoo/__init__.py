@@ -9,6 +9,11 @@
 
 __version__ = "0.1.0"
 
+import os as _os
+
+# TensorFlow's C++ start-up chatter drowns the CLI's output; users can still override.
+_os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
 from aezoo import models  # noqa: F401  (registers the architectures)
 from aezoo.hub import load
 from aezoo.models import *  # noqa: F401,F403

@@ -9,6 +9,87 @@ import os
 import sys
 
 
+def _print_table(rows, header):
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        print("  ".join(str(v).ljust(w) for v, w in zip(row, widths)).rstrip())
+
+
+def _cmd_list(args):
+    import aezoo
+
+    if args.architectures:
+        for name in aezoo.list_architectures(args.pattern):
+            print(name)
+        return 0
+    rows = [(r.name, r.architecture, r.dataset, "-" if r.params is None else f"{r.params:,}",
+             r.metric, "-" if r.value is None else f"{r.value:.4g}") for r in aezoo.preset_table(args.pattern)]
+    if not rows:
+        raise ValueError(f"no preset matches {args.pattern!r}; try 'aezoo list'")
+    _print_table(rows, ("preset", "architecture", "dataset", "params", "metric", "value"))
+    return 0
+
+
+def _cmd_show(args):
+    import json
+
+    from aezoo import hub, saving
+
+    folder, _ = hub.resolve(args.preset)
+    saving.verify_preset(folder)
+    meta = saving.read_metadata(folder)
+    if args.json:
+        print(json.dumps(meta, indent=2))
+        return 0
+    print(f"{meta.get('preset', args.preset)}  ({meta.get('architecture')}, {meta.get('parameters', '?'):,} parameters)")
+    print(f"  folder:  {folder}")
+    print(f"  dataset: {meta.get('dataset')} ({meta.get('split')} split)   recipe: {meta.get('recipe')}")
+    for name, value in (meta.get("metrics") or {}).items():
+        print(f"  {name:30s} {value:.4f}" if isinstance(value, float) else f"  {name:30s} {value}")
+    for t in meta.get("targets") or []:
+        print(f"  target {t['metric']}: {t['value']} ({t['anchor']}) -> {'met' if t['met'] else 'not met'}")
+    return 0
+
+
+def _cmd_demo(args):
+    import numpy as np
+
+    import aezoo
+    from aezoo import hub, plots, saving
+
+    folder, _ = hub.resolve(args.preset)
+    model = aezoo.load(args.preset)
+    inputs = saving.load_demo_inputs(folder)
+    if inputs is None:
+        if not hasattr(model, "sample"):
+            raise ValueError(f"{args.preset} has no demo inputs and cannot sample; use 'aezoo eval' instead")
+        inputs = model.sample(8, seed=args.seed)
+    plots.demo_figure(model, args.output, np.asarray(inputs), seed=args.seed, title=args.preset)
+    print(f"wrote {args.output}")
+    return 0
+
+
+def _cmd_eval(args):
+    import json
+
+    import aezoo
+    from aezoo import data, evaluation, hub, saving
+
+    folder, _ = hub.resolve(args.preset)
+    model = aezoo.load(args.preset)
+    meta = saving.read_metadata(folder)
+    dataset = args.dataset or meta.get("dataset")
+    if not dataset:
+        raise ValueError("the preset names no dataset; pass --dataset")
+    image_size = meta.get("image_size")
+    x_test, y_test = data.load_arrays(dataset, "test", image_size, with_labels=True)
+    binarized = bool((meta.get("protocol") or {}).get("binarized"))
+    metrics = evaluation.evaluate(model, x_test, binarized=binarized, max_examples=args.examples,
+                                  nll_samples=args.nll_samples)
+    print(json.dumps(metrics, indent=2, default=float))
+    return 0
+
+
 def _cmd_train(args):
     from aezoo.recipe import report_json, run_recipe
 
@@ -16,6 +97,31 @@ def _cmd_train(args):
                         strategy=args.strategy, epochs=args.epochs, verbose=0 if args.quiet else 1)
     if args.report:
         _atomic_write(args.report, report_json(report))
+    return 0
+
+
+def _cmd_push(args):
+    from aezoo import hub
+
+    url = hub.push(args.preset, args.repo, revision=args.revision, private=args.private, endpoint=args.endpoint)
+    print(f"pushed {args.preset} -> {url}")
+    return 0
+
+
+def _cmd_pull(args):
+    from aezoo import hub
+
+    print(hub.pull(args.preset, revision=args.revision, local_dir=args.local_dir))
+    return 0
+
+
+def _cmd_sync(args):
+    from aezoo import hub
+
+    status = hub.sync(args.pattern, org=args.org, revision=args.revision, endpoint=args.endpoint,
+                      dry_run=args.dry_run)
+    for name, what in status.items():
+        print(f"{name:24s} {what}")
     return 0
 
 
@@ -31,6 +137,29 @@ def build_parser():
     parser.add_argument("--debug", action="store_true", help="show full tracebacks")
     sub = parser.add_subparsers(dest="command", required=True)
 
+    p = sub.add_parser("list", help="list presets (or architectures) matching a wildcard")
+    p.add_argument("pattern", nargs="?", default="*", help='e.g. "*vae*"')
+    p.add_argument("--architectures", action="store_true", help="list architectures instead of presets")
+    p.set_defaults(func=_cmd_list)
+
+    p = sub.add_parser("show", help="a preset's metadata: metrics, targets, recipe, checksums verified")
+    p.add_argument("preset", help="preset name, hf://org/repo or folder")
+    p.add_argument("--json", action="store_true", help="print metadata.json")
+    p.set_defaults(func=_cmd_show)
+
+    p = sub.add_parser("demo", help="one figure: inputs and reconstructions, samples, an interpolation")
+    p.add_argument("preset", nargs="?", default="conv-vae-faces")
+    p.add_argument("-o", "--output", default="demo.png")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser("eval", help="evaluate a preset on its dataset's test split (fixed protocol)")
+    p.add_argument("preset")
+    p.add_argument("--dataset", help="another aezoo dataset name with the same input shape")
+    p.add_argument("--examples", type=int, help="first N test examples (default: all)")
+    p.add_argument("--nll-samples", type=int, default=0, help="importance samples for the NLL (VAEs)")
+    p.set_defaults(func=_cmd_eval)
+
     p = sub.add_parser("train", help="train a preset from its recipe and write weights/<preset>/")
     p.add_argument("recipe", help="recipe file or preset name, e.g. recipes/conv_vae_faces.py or conv-vae-faces")
     p.add_argument("--smoke", action="store_true", help="a few batches end to end; writes to a temp folder")
@@ -41,6 +170,28 @@ def build_parser():
     p.add_argument("--report", help="also write the obtained-vs-target report as JSON here")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=_cmd_train)
+
+    p = sub.add_parser("push", help="upload a preset folder to the Hugging Face Hub")
+    p.add_argument("preset", help="preset name or folder")
+    p.add_argument("--repo", help="org/name (default: the preset's hf_repo)")
+    p.add_argument("--revision", help="branch to push to")
+    p.add_argument("--private", action="store_true")
+    p.add_argument("--endpoint", help="Hub endpoint (default: HF_ENDPOINT or huggingface.co)")
+    p.set_defaults(func=_cmd_push)
+
+    p = sub.add_parser("pull", help="download a preset from the Hub into the local cache")
+    p.add_argument("preset", help="preset name or org/repo")
+    p.add_argument("--revision")
+    p.add_argument("--local-dir")
+    p.set_defaults(func=_cmd_pull)
+
+    p = sub.add_parser("sync", help="upload the presets whose checksums differ from the Hub's")
+    p.add_argument("pattern", nargs="?", default="*")
+    p.add_argument("--org", default="aezoo")
+    p.add_argument("--revision")
+    p.add_argument("--endpoint")
+    p.add_argument("--dry-run", action="store_true", help="say what would be uploaded")
+    p.set_defaults(func=_cmd_sync)
     return parser
 
 
