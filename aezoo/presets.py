@@ -163,3 +163,34 @@ def preset_table(pattern="*"):
         rows.append(PresetRow(name, spec.architecture, spec.dataset, meta.get("parameters"),
                               spec.headline_metric, value))
     return rows
+
+
+def markdown_table(pattern="*"):
+    """README's preset table, generated from the bundled metadata (tests keep README in sync).
+
+    One row per preset target: the metric obtained by the recipe next to its target
+    or published anchor, and the command that reproduces it.
+    """
+    from aezoo import hub, saving
+
+    root = hub.bundled_weights_dir()
+    lines = ["| preset | architecture | data | params | metric | obtained | target (anchor) | reproduce |",
+             "|---|---|---|---|---|---|---|---|"]
+    for name in list_presets(pattern):
+        spec = PRESETS[name]
+        folder = None if root is None else root / name
+        if folder is None or not (folder / saving.METADATA_FILE).is_file():
+            lines.append(f"| `{name}` | {spec.architecture} | {spec.dataset} | - | - | not trained yet | - | "
+                         f"`aezoo train {name}` |")
+            continue
+        meta = saving.read_metadata(folder)
+        metrics = meta.get("metrics") or {}
+        targets = meta.get("targets") or [{"metric": spec.headline_metric, "value": None, "anchor": ""}]
+        for t in targets:
+            obtained = metrics.get(t["metric"])
+            shown = "-" if obtained is None else f"{obtained:.4g}"
+            target = "-" if t.get("value") is None else (
+                f"{'>=' if t.get('higher_is_better') else '<='} {t['value']:g} ({t.get('anchor', '')})")
+            lines.append(f"| `{name}` | {spec.architecture} | {spec.dataset} | {meta.get('parameters', 0):,} | "
+                         f"{t['metric']} | {shown} | {target} | `aezoo train {name}` |")
+    return "\n".join(lines)
