@@ -88,7 +88,7 @@ def tiny(tmp_path_factory):
     model = aezoo.build("dense-ae", input_shape=(8, 8, 1), latent_dim=4, hidden_units=(16,))
     x = np.random.default_rng(0).random((4, 8, 8, 1), dtype="float32")
     folder = saving.save_preset(model, tmp_path_factory.mktemp("presets") / "tiny", preset="tiny",
-                                metadata={"dataset": "mnist", "metrics": {"mse_per_pixel": 0.02}},
+                                metadata={"dataset": "mnist", "metrics": {"mse_per_pixel": 0.02, "squared_error_per_image": 15.7}},
                                 demo_inputs=x[:2])
     return folder, model, x
 
@@ -147,7 +147,7 @@ def test_preset_table_reads_bundled_metadata(tiny, empty_bundle):
     shutil.copytree(tiny[0], empty_bundle / "dense-ae-mnist")
     rows = presets.preset_table("dense-*")
     assert [r.name for r in rows] == ["dense-ae-mnist", "dense-vae-mnist"]
-    assert rows[0] == ("dense-ae-mnist", "dense-ae", "mnist", tiny[1].count_params(), "mse_per_pixel", 0.02)
+    assert rows[0] == ("dense-ae-mnist", "dense-ae", "mnist", tiny[1].count_params(), "squared_error_per_image", 15.7)
     assert rows[1].params is None and rows[1].value is None and rows[1].metric == "nll_is"
 
 
