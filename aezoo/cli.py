@@ -125,6 +125,44 @@ def _cmd_sync(args):
     return 0
 
 
+def _cmd_encode(args):
+    import aezoo
+    from aezoo import latent
+    from aezoo.finetune import load_inputs
+
+    model = aezoo.load(args.preset, compile=False)
+    x = args.input
+    if not os.path.isdir(x):  # folders are resized by extract_features; arrays here
+        x, _ = load_inputs(x, model.data_shape)
+    features = latent.extract_features(model, x, out_path=args.output)
+    print(f"wrote {args.output}: {features.shape[0]} x {features.shape[1]} float32 codes "
+          f"({'posterior means' if hasattr(model, 'sample') else 'codes'})")
+    return 0
+
+
+def _cmd_finetune(args):
+    import json
+
+    from aezoo.finetune import finetune
+
+    _, report = finetune(args.preset, args.data, epochs=args.epochs, batch_size=args.batch_size,
+                         learning_rate=args.learning_rate, freeze_encoder=args.freeze_encoder, out_dir=args.out,
+                         seed=args.seed, validation_fraction=args.validation_fraction,
+                         max_examples=args.max_examples, verbose=0 if args.quiet else 2)
+    report.pop("loss", None)
+    print(json.dumps(report, indent=2))
+    print(f"mse per pixel {report['mse_before']:.5g} -> {report['mse_after']:.5g}; wrote {report['out_dir']}")
+    return 0
+
+
+def _cmd_export(args):
+    from aezoo.export import export
+
+    out = export(args.preset, args.output, format=args.format)
+    print(f"wrote {out} ({args.format}: encoder and decoder, signature 'serving_default')")
+    return 0
+
+
 def _atomic_write(path, text):
     tmp = f"{path}.tmp-{os.getpid()}"
     with open(tmp, "w") as f:
@@ -192,6 +230,33 @@ def build_parser():
     p.add_argument("--endpoint")
     p.add_argument("--dry-run", action="store_true", help="say what would be uploaded")
     p.set_defaults(func=_cmd_sync)
+
+    p = sub.add_parser("encode", help="latent codes of a folder of images or a .npy array, saved as .npy")
+    p.add_argument("preset", help="preset name, hf://org/repo or folder")
+    p.add_argument("input", help="folder of images (resized to the model's input) or a .npy array of images")
+    p.add_argument("-o", "--output", default="features.npy", help="where to write the (n, latent_dim) codes")
+    p.set_defaults(func=_cmd_encode)
+
+    p = sub.add_parser("finetune", help="fine-tune a preset on your data and save it as a new preset folder")
+    p.add_argument("preset", help="preset name, hf://org/repo or folder")
+    p.add_argument("--data", required=True, help="folder of images, a .npy array, or an aezoo dataset name")
+    p.add_argument("--out", required=True, help="the new preset folder (its name is the new preset's name)")
+    p.add_argument("--epochs", type=int, default=5)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--learning-rate", type=float, default=1e-4)
+    p.add_argument("--freeze-encoder", action="store_true", help="train the decoder only")
+    p.add_argument("--validation-fraction", type=float, default=0.0, help="hold out this fraction and report it")
+    p.add_argument("--max-examples", type=int, help="use only the first N examples")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=_cmd_finetune)
+
+    p = sub.add_parser("export", help="export the encoder and the decoder for serving (TensorFlow only)")
+    p.add_argument("preset", help="preset name, hf://org/repo or folder")
+    p.add_argument("--format", choices=["savedmodel", "tflite"], default="savedmodel",
+                   help="SavedModel folders or .tflite files")
+    p.add_argument("-o", "--output", required=True, help="folder to write encoder and decoder into")
+    p.set_defaults(func=_cmd_export)
     return parser
 
 
