@@ -82,6 +82,7 @@ def export(model_or_preset, out_dir, format="savedmodel", overwrite=True):
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
     try:
+        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it 0700; a serving user may need to read it
         with tempfile.TemporaryDirectory(prefix="aezoo-export-") as scratch:
             where = tmp if fmt == "savedmodel" else Path(scratch)
             for part, fn, spec in _endpoints(model):
@@ -96,6 +97,12 @@ def export(model_or_preset, out_dir, format="savedmodel", overwrite=True):
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out_dir
+
+
+def _umask():
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _as_model(model_or_preset):

@@ -50,6 +50,7 @@ def finetune(preset_or_model, data, *, epochs=5, batch_size=32, learning_rate=1e
 
     import aezoo
     from aezoo import data as aedata
+    from aezoo import saving
 
     for name, value in (("epochs", epochs), ("batch_size", batch_size)):
         if not isinstance(value, (int, np.integer)) or value <= 0:
@@ -61,8 +62,8 @@ def finetune(preset_or_model, data, *, epochs=5, batch_size=32, learning_rate=1e
     else:
         model = preset_or_model
     parent_meta = dict(getattr(model, "preset_metadata", None) or {})
-    parent = parent_meta.get("preset") or (os.fspath(preset_or_model) if isinstance(preset_or_model, (str, os.PathLike))
-                                           else model.name)
+    named = isinstance(preset_or_model, (str, os.PathLike))
+    parent = parent_meta.get("preset") or (os.fspath(preset_or_model) if named else model.name)
 
     x, dataset = load_inputs(data, model.data_shape)
     if max_examples is not None:
@@ -101,9 +102,11 @@ def finetune(preset_or_model, data, *, epochs=5, batch_size=32, learning_rate=1e
     }
     if x_val is not None:
         report["val_mse_before"], report["val_mse_after"] = val_before, reconstruction_mse(model, x_val)
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate))
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate))  # again: all weights trainable
     if out_dir is not None:
-        report["out_dir"] = str(save_finetuned(model, out_dir, report, parent_meta, data))
+        folder = save_finetuned(model, out_dir, report, parent_meta, data)
+        report["out_dir"] = str(folder)
+        model.preset_metadata = saving.read_metadata(folder)  # e.g. aezoo.export carries the new card's terms
     return model, report
 
 

@@ -105,3 +105,11 @@ def demo_figure(model, path, inputs, seed=0, title=None):
         strip = model.interpolate(inputs[0], inputs[1], steps=columns, method=method)
         panels.append((f"{method} interpolation between the first two inputs", image_grid(strip, columns)))
     return save_panels(path, panels, title=title)
+
+
+def attribute_sweep(sweep, strengths, path, title=None):
+    """Rows of decoded ``code + s * vector`` (from ``latent.apply_attribute``), one column per s."""
+    sweep = np.asarray(sweep)
+    n, k = sweep.shape[:2]
+    label = "attribute strength " + ", ".join(f"{s:+g}" for s in strengths) + " (left to right)"
+    return save_panels(path, [(label, image_grid(sweep.reshape((n * k,) + sweep.shape[2:]), k))], title=title)

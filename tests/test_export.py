@@ -25,17 +25,19 @@ def models():
     }
 
 
-def _data(n=5):
+def _inputs(model, n=5):
     rng = np.random.default_rng(0)
-    return rng.uniform(size=(n, 8, 8, 1)).astype("float32"), rng.standard_normal((n, 2)).astype("float32")
+    x = rng.uniform(size=(n, *model.data_shape)).astype("float32")
+    return x, rng.standard_normal((n, model.latent_dim)).astype("float32")
 
 
-def _expected(model, x):
-    z = rng_z = np.random.default_rng(1).standard_normal((len(x), model.latent_dim)).astype("float32")
-    enc = {"z_mean": model.encode(x)} if hasattr(model, "sample") else {"z": model.encode(x)}
+def _expected(model, x, z):
+    """What the exports must return: encode's codes (VAEs: mean and log-variance), decode's outputs."""
     if hasattr(model, "sample"):
-        enc["z_log_var"] = model.encode_distribution(x)[1]
-    return enc, rng_z, model.decode(z)
+        z_mean, z_log_var = model.encode_distribution(x)
+        np.testing.assert_allclose(z_mean, model.encode(x))
+        return {"z_mean": z_mean, "z_log_var": z_log_var}, model.decode(z)
+    return {"z": model.encode(x)}, model.decode(z)
 
 
 def _run_saved_model(folder, x, z):
@@ -56,8 +58,8 @@ def _run_tflite(folder, x, z):
 @pytest.mark.parametrize("arch", ["conv-vae", "dense-ae"])
 def test_export_matches_encode_and_decode(models, tmp_path, arch, fmt):
     model = models[arch]
-    x, _ = _data()
-    want_enc, z, want_dec = _expected(model, x)
+    x, z = _inputs(model)
+    want_enc, want_dec = _expected(model, x, z)
     out = export(model, tmp_path / "served", format=fmt)
     run = _run_saved_model if fmt == "savedmodel" else _run_tflite
     got_enc, got_dec = run(out, x, z)

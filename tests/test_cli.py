@@ -1,0 +1,87 @@
+"""The command line: listing, showing, one-line errors, and encode / finetune / export on tiny models."""
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import aezoo
+from aezoo import saving
+from aezoo.cli import main
+
+pytestmark = pytest.mark.filterwarnings("ignore:.*tf.lite.Interpreter is deprecated")
+
+
+@pytest.fixture(scope="module")
+def preset(tmp_path_factory):
+    import keras
+
+    keras.utils.set_random_seed(0)
+    model = aezoo.build("conv-vae", input_shape=(8, 8, 1), latent_dim=2, filters=(4,), seed=0)
+    folder = tmp_path_factory.mktemp("weights") / "tiny-vae"
+    return saving.save_preset(model, folder, preset="tiny-vae",
+                              metadata={"dataset": "digits", "split": "test", "metrics": {"psnr": 12.5}})
+
+
+def test_list_presets_and_architectures(capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].split()[:2] == ["preset", "architecture"] and "conv-vae-faces" in out
+    assert main(["list", "--architectures", "*vae*"]) == 0
+    assert capsys.readouterr().out.split() == aezoo.list_architectures("*vae*")
+
+
+def test_show_a_preset_folder(preset, capsys):
+    assert main(["show", str(preset)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("tiny-vae  (conv-vae,") and "psnr" in out and "12.5" in out
+    assert main(["show", str(preset), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["preset"] == "tiny-vae"
+
+
+def test_unknown_preset_is_a_short_error_not_a_traceback(capsys):
+    assert main(["show", "conv-vae-facez"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and "Traceback" not in captured.err
+    first = captured.err.splitlines()[0]
+    assert first.startswith("aezoo show: error: Unknown preset 'conv-vae-facez'.") and "conv-vae-faces" in first
+
+
+def test_encode_a_folder_and_an_array(preset, tmp_path, capsys):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(3):  # RGB 12x12 for a grayscale 8x8 model: resized and converted
+        Image.fromarray(rng.integers(0, 256, (12, 12, 3), dtype=np.uint8)).save(photos / f"{i}.png")
+    assert main(["encode", str(preset), str(photos), "-o", str(tmp_path / "f.npy")]) == 0
+    assert np.load(tmp_path / "f.npy").shape == (3, 2)
+    x = rng.uniform(size=(4, 8, 8, 1)).astype("float32")
+    np.save(tmp_path / "x.npy", x)
+    assert main(["encode", str(preset), str(tmp_path / "x.npy"), "-o", str(tmp_path / "g.npy")]) == 0
+    np.testing.assert_allclose(np.load(tmp_path / "g.npy"), aezoo.load(preset).encode(x), atol=1e-6)
+    assert "wrote" in capsys.readouterr().out
+
+
+def test_finetune_writes_a_child_preset(preset, tmp_path, capsys):
+    np.save(tmp_path / "x.npy", np.random.default_rng(1).uniform(size=(8, 8, 8, 1)).astype("float32"))
+    out = tmp_path / "tiny-vae-ft"
+    assert main(["finetune", str(preset), "--data", str(tmp_path / "x.npy"), "--epochs", "1", "--batch-size", "4",
+                 "--out", str(out), "--freeze-encoder", "--quiet"]) == 0
+    assert "mse per pixel" in capsys.readouterr().out
+    meta = saving.verify_preset(out)
+    assert meta["parent"] == "tiny-vae" and meta["finetune"]["freeze_encoder"] is True
+    assert main(["finetune", str(preset), "--data", "no-such-dataset", "--out", str(tmp_path / "x")]) == 2
+    assert "Unknown dataset" in capsys.readouterr().err
+
+
+def test_export_both_formats(preset, tmp_path, capsys):
+    assert main(["export", str(preset), "--format", "tflite", "-o", str(tmp_path / "lite")]) == 0
+    assert sorted(p.name for p in (tmp_path / "lite").iterdir()) == ["decoder.tflite", "encoder.tflite",
+                                                                      "export.json"]
+    assert main(["export", str(preset), "-o", str(tmp_path / "sm")]) == 0  # savedmodel by default
+    assert (tmp_path / "sm" / "encoder" / "saved_model.pb").is_file()
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_info:
+        main(["export", str(preset), "--format", "onnx", "-o", str(tmp_path / "x")])
+    assert exit_info.value.code == 2 and "invalid choice" in capsys.readouterr().err
