@@ -97,7 +97,9 @@ def demo_figure(model, path, inputs, seed=0, title=None):
     panels = [("inputs", image_grid(inputs, columns)),
               ("reconstructions", image_grid(model.reconstruct(inputs), columns))]
     if hasattr(model, "sample"):
-        panels.append((f"samples from the prior (seed {seed})", image_grid(model.sample(2 * columns, seed=seed), columns)))
+        # seed + 1: the face presets' demo inputs are themselves prior samples drawn with seed 0
+        panels.append((f"samples from the prior (seed {seed + 1})",
+                       image_grid(model.sample(2 * columns, seed=seed + 1), columns)))
         method = "slerp"
     else:
         method = "linear"

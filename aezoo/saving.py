@@ -108,6 +108,7 @@ def save_preset(model, folder, *, preset, metadata=None, card_text=None, demo_in
             fd = os.open(path, os.O_RDONLY)
             os.fsync(fd)
             os.close(fd)
+        _chmod_like_umask(tmp)  # mkdtemp makes it 0700; a preset folder should be readable
         _replace_dir(tmp, folder)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -137,6 +138,12 @@ def _check_demo_inputs(model, x):
         raise ValueError(f"demo_inputs must be a float array of shape (n, {', '.join(map(str, shape))}), "
                          f"got {x.dtype} {x.shape}")
     return x.astype("float32")
+
+
+def _chmod_like_umask(path):
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o777 & ~umask)
 
 
 def _write_text(path, text):
