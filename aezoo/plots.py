@@ -115,3 +115,61 @@ def attribute_sweep(sweep, strengths, path, title=None):
     n, k = sweep.shape[:2]
     label = "attribute strength " + ", ".join(f"{s:+g}" for s in strengths) + " (left to right)"
     return save_panels(path, [(label, image_grid(sweep.reshape((n * k,) + sweep.shape[2:]), k))], title=title)
+
+
+def latent_map(model, x, labels, path, grid=15, span=3.0, class_names=None):
+    """Codes of ``x`` coloured by label, beside the decoded grid over the latent plane.
+
+    For a 2-d latent the scatter shows the codes themselves and the grid decodes
+    [-span, span]^2; for larger latents the scatter is a PCA projection of the codes
+    (and no grid, since a plane of a larger space does not decode faithfully).
+    """
+    plt = _pyplot()
+    z = model.encode(x)
+    labels = np.asarray(labels)
+    two_d = model.latent_dim == 2
+    if not two_d:
+        from sklearn.decomposition import PCA
+
+        z = PCA(2, random_state=0).fit_transform(z)
+    fig, axes = plt.subplots(1, 2 if two_d else 1, figsize=(12 if two_d else 6, 6), dpi=100, squeeze=False)
+    ax = axes[0, 0]
+    points = ax.scatter(z[:, 0], z[:, 1], c=labels, cmap="tab10", s=3, alpha=0.7)
+    ax.set_title("test-set codes" + ("" if two_d else " (PCA projection)"))
+    handles, _ = points.legend_elements()
+    names = class_names or [str(c) for c in np.unique(labels)]
+    ax.legend(handles, names[: len(handles)], fontsize=7, markerscale=1.5, loc="best")
+    if two_d:
+        ticks = np.linspace(-span, span, grid, dtype="float32")
+        codes = np.array([[a, b] for b in ticks[::-1] for a in ticks], dtype="float32")
+        images = model.decode(codes)
+        axes[0, 1].imshow(image_grid(images, grid, pad=0), extent=(-span, span, -span, span))
+        axes[0, 1].set_title("decoded latent plane")
+        ax.set_xlim(-span, span)
+        ax.set_ylim(-span, span)
+    fig.tight_layout()
+    _atomic_savefig(fig, path, 100)
+    plt.close(fig)
+    return path
+
+
+def training_curves(csv_path, path):
+    """Loss (and any other logged column) per epoch from a training run's epochs.csv."""
+    import csv
+
+    plt = _pyplot()
+    with open(csv_path) as f:
+        rows = list(csv.DictReader(f))
+    if not rows:
+        raise ValueError(f"{csv_path} has no epochs logged")
+    epochs = [int(r["epoch"]) + 1 for r in rows]
+    columns = [c for c in rows[0] if c != "epoch"]
+    fig, axes = plt.subplots(1, len(columns), figsize=(4 * len(columns), 3), dpi=100, squeeze=False)
+    for ax, column in zip(axes[0], columns):
+        ax.plot(epochs, [float(r[column]) for r in rows], marker="o")
+        ax.set_xlabel("epoch")
+        ax.set_title(column)
+    fig.tight_layout()
+    _atomic_savefig(fig, path, 100)
+    plt.close(fig)
+    return path

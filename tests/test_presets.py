@@ -22,6 +22,7 @@ def test_every_preset_has_a_recipe_with_the_same_model():
 
 def test_list_presets_wildcards():
     assert aezoo.list_presets("*faces*") == ["beta-vae-faces", "conv-vae-faces"]
+    assert "conv-vae-fashion-2d" in aezoo.list_presets("*2d")
     with pytest.raises(ValueError, match="Did you mean"):
         aezoo.get_preset("conv-vae-face")
 

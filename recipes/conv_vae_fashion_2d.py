@@ -1,0 +1,17 @@
+"""conv-vae-fashion-2d: a conv VAE with a 2-d latent, for maps of the latent plane."""
+
+from aezoo.recipe import Recipe, Target
+
+RECIPE = Recipe(
+    preset="conv-vae-fashion-2d",
+    architecture="conv-vae",
+    config=dict(input_shape=(28, 28, 1), latent_dim=2, filters=(32, 64), seed=0),
+    dataset="fashion_mnist",
+    epochs=8,
+    batch_size=128,
+    learning_rate=1e-3,
+    description="Conv VAE (32, 64) with a 2-d latent on Fashion-MNIST: the whole latent space fits one plot.",
+    targets=(Target("linear_probe_accuracy", 0.6, 0.0, higher_is_better=True,
+                    anchor="aezoo: 2 numbers per image still separate most classes"),),
+    demo_inputs="test",
+)

@@ -1,0 +1,65 @@
+"""Every figure writes a PNG of the expected size that is not blank."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import aezoo
+from aezoo import latent, plots
+
+
+def _check_png(path, min_size=(100, 60)):
+    image = np.asarray(Image.open(path).convert("RGB"), dtype="float32")
+    assert image.shape[1] >= min_size[0] and image.shape[0] >= min_size[1]
+    assert image.std() > 5.0  # not a blank canvas
+    return image
+
+
+@pytest.fixture(scope="module")
+def models():
+    ae = aezoo.build("dense-ae", input_shape=(8, 8, 1), latent_dim=3, hidden_units=(16,))
+    vae = aezoo.build("conv-vae", input_shape=(8, 8, 1), latent_dim=2, filters=(4,), seed=0)
+    return ae, vae
+
+
+def _x(n=16):
+    return np.random.default_rng(0).uniform(size=(n, 8, 8, 1)).astype("float32")
+
+
+def test_image_grid_layout():
+    grid = plots.image_grid(np.zeros((10, 4, 5, 1)), columns=4, pad=1)
+    assert grid.shape == (3 * 5 + 1, 4 * 6 + 1, 3)
+    with pytest.raises(ValueError, match="shape"):
+        plots.image_grid(np.zeros((4, 4)))
+
+
+def test_demo_and_grids(models, tmp_path):
+    ae, vae = models
+    x = _x()
+    _check_png(plots.demo_figure(vae, tmp_path / "demo.png", x[:8], title="t"))
+    _check_png(plots.demo_figure(ae, tmp_path / "demo_ae.png", x[:8]))
+    _check_png(plots.reconstruction_grid(ae, x, tmp_path / "rec.png"))
+    _check_png(plots.sample_grid(vae, tmp_path / "samples.png"))
+    _check_png(plots.interpolation_strip(vae, x[0], x[1], tmp_path / "strip.png"))
+
+
+def test_attribute_sweep(models, tmp_path):
+    ae, _ = models
+    x = _x()
+    sweep = latent.apply_attribute(ae, x[:3], latent.attribute_vector(ae, x[:8], x[8:]), (-1, 0, 1))
+    _check_png(plots.attribute_sweep(sweep, (-1, 0, 1), tmp_path / "sweep.png"))
+
+
+def test_latent_maps(models, tmp_path):
+    ae, vae = models
+    x, y = _x(60), np.arange(60) % 3
+    _check_png(plots.latent_map(vae, x, y, tmp_path / "map2d.png", grid=5), (600, 300))
+    _check_png(plots.latent_map(ae, x, y, tmp_path / "map_pca.png"), (300, 300))
+
+
+def test_training_curves(tmp_path):
+    (tmp_path / "epochs.csv").write_text("epoch,loss\n0,3.0\n1,2.0\n2,1.5\n")
+    _check_png(plots.training_curves(tmp_path / "epochs.csv", tmp_path / "curves.png"))
+    (tmp_path / "empty.csv").write_text("epoch,loss\n")
+    with pytest.raises(ValueError, match="no epochs"):
+        plots.training_curves(tmp_path / "empty.csv", tmp_path / "x.png")
