@@ -182,7 +182,12 @@ def run_recipe(recipe, *, smoke=False, out_dir=None, checkpoint_dir=None, strate
         y_test=_probe_labels(y_test), binarized=recipe.binarize, max_examples=n_eval,
     )
     protocol = metrics.pop("protocol")
-    if metrics.get("pca_mse_per_pixel"):
+    if model.latent_dim >= int(np.prod(model.data_shape)):
+        # overcomplete: PCA with that many components is lossless, so it is no baseline
+        for key in ("pca_mse_per_pixel", "pca_squared_error_per_image"):
+            metrics.pop(key, None)
+        protocol["pca"] = "not applicable: latent_dim >= input size (PCA would be lossless)"
+    elif metrics.get("pca_mse_per_pixel"):
         # below 1.0 means the model beats PCA at the same code size: the linear baseline
         metrics["mse_vs_pca"] = metrics["mse_per_pixel"] / metrics["pca_mse_per_pixel"]
     if recipe.nll_samples:
