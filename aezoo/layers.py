@@ -60,6 +60,12 @@ def dense_stack_jacobian_sq_norm(x, kernels, biases, activations):
     For one sigmoid layer it reduces to sum_j (h_j(1-h_j))^2 sum_i W_ji^2.
     """
     x, kernels, biases = _tensors(x, kernels, biases)
+    if len(kernels) == 1:
+        # one layer: ||diag(d) W^T||_F^2 = sum_j d_j^2 sum_i W_ij^2, no Jacobian in memory
+        pre = ops.matmul(x, kernels[0]) + biases[0]
+        out = keras.activations.get(activations[0])(pre)
+        deriv = ACTIVATION_DERIVATIVES[activations[0]](pre, out)
+        return ops.sum(ops.square(deriv) * ops.sum(ops.square(kernels[0]), axis=0), axis=-1)
     h = x
     jac = None  # (batch, units, input_dim)
     for kernel, bias, activation in zip(kernels, biases, activations):
