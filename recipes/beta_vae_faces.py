@@ -8,7 +8,7 @@ RECIPE = Recipe(
     config=dict(input_shape=(64, 64, 3), latent_dim=32, filters=(32, 64, 128, 256), beta=4.0, seed=0),
     dataset="faces",
     image_size=64,
-    epochs=8,
+    epochs=6,
     batch_size=64,
     learning_rate=1e-3,
     description="beta-VAE (Higgins et al. 2017), beta = 4, 32-d latent, on 64x64 CelebA faces.",

@@ -7,7 +7,7 @@ RECIPE = Recipe(
     architecture="conv-vae",
     config=dict(input_shape=(28, 28, 1), latent_dim=2, filters=(32, 64), seed=0),
     dataset="fashion_mnist",
-    epochs=8,
+    epochs=6,
     batch_size=128,
     learning_rate=1e-3,
     description="Conv VAE (32, 64) with a 2-d latent on Fashion-MNIST: the whole latent space fits one plot.",
