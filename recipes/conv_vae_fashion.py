@@ -7,7 +7,7 @@ RECIPE = Recipe(
     architecture="conv-vae",
     config=dict(input_shape=(28, 28, 1), latent_dim=32, filters=(32, 64), seed=0),
     dataset="fashion_mnist",
-    epochs=10,
+    epochs=6,
     batch_size=128,
     learning_rate=1e-3,
     description="Conv VAE (32, 64), 32-d latent, Bernoulli likelihood on grey levels in [0, 1].",
