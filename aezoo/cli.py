@@ -54,11 +54,10 @@ def _cmd_show(args):
 def _cmd_demo(args):
     import numpy as np
 
-    import aezoo
     from aezoo import hub, plots, saving
 
-    folder, _ = hub.resolve(args.preset)
-    model = aezoo.load(args.preset)
+    folder, pinned = hub.resolve(args.preset)  # resolve once: the folder gives model and inputs
+    model = saving.load_preset_folder(folder, pinned=pinned)
     inputs = saving.load_demo_inputs(folder)
     if inputs is None:
         if not hasattr(model, "sample"):
@@ -72,12 +71,11 @@ def _cmd_demo(args):
 def _cmd_eval(args):
     import json
 
-    import aezoo
     from aezoo import data, evaluation, hub, saving
 
-    folder, _ = hub.resolve(args.preset)
-    model = aezoo.load(args.preset)
-    meta = saving.read_metadata(folder)
+    folder, pinned = hub.resolve(args.preset)
+    model = saving.load_preset_folder(folder, pinned=pinned)
+    meta = model.preset_metadata
     dataset = args.dataset or meta.get("dataset")
     if not dataset:
         raise ValueError("the preset names no dataset; pass --dataset")

@@ -602,8 +602,9 @@ def binarize_fixed(x, seed=0):
     x = np.asarray(x)
     if x.size and (x.min() < 0 or x.max() > 1):
         raise ValueError(f"binarize_fixed needs values in [0, 1], got range [{x.min():.3g}, {x.max():.3g}]")
-    rng = np.random.default_rng(seed)
-    return (rng.random(x.shape, dtype=np.float32) < x).astype(np.float32)
+    from aezoo.evaluation import binarize  # the protocol's own draw, so both give the same bits
+
+    return binarize(x, seed)
 
 
 def corrupt(x, kind="gaussian", strength=0.3, seed=0):
