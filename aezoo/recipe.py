@@ -50,6 +50,7 @@ class Recipe:
     batch_size: int = 128
     learning_rate: float = 1e-3
     schedule: str = "cosine"  # "constant" or "cosine" decay to 0 over the run
+    warmup_epochs: float = 0.0  # linear learning-rate warm-up from 0 before the cosine decay
     seed: int = 0
     strategy: str = "auto"
     image_size: int | None = None
@@ -74,7 +75,12 @@ class Recipe:
 
         if self.schedule == "constant" or n_train is None:
             return self.learning_rate
-        total = self.epochs * self.steps_per_epoch(n_train)
+        steps = self.steps_per_epoch(n_train)
+        warmup = min(int(round(self.warmup_epochs * steps)), self.epochs * steps // 2)  # short runs: half
+        total = self.epochs * steps - warmup
+        if warmup:
+            return keras.optimizers.schedules.CosineDecay(0.0, total, alpha=0.01, warmup_target=self.learning_rate,
+                                                          warmup_steps=warmup)
         return keras.optimizers.schedules.CosineDecay(self.learning_rate, total, alpha=0.01)
 
 
@@ -143,10 +149,9 @@ def run_recipe(recipe, *, smoke=False, out_dir=None, checkpoint_dir=None, strate
     ``smoke=True`` trains 1 epoch of 2 steps on 256 examples and evaluates on 64, to
     check the recipe end to end in seconds; its preset goes to a temp folder.
     """
-    import tensorflow as tf
 
     from aezoo import data, evaluation, saving
-    from aezoo.training import train
+    from aezoo.training import logged_seconds, train
 
     if isinstance(recipe, (str, os.PathLike)):
         recipe = load_recipe(recipe)
@@ -207,10 +212,12 @@ def run_recipe(recipe, *, smoke=False, out_dir=None, checkpoint_dir=None, strate
         "targets": [dict(asdict(t), obtained=metrics.get(t.metric), met=t.met(metrics.get(t.metric)))
                     for t in recipe.targets],
         "training": {"epochs": result.epochs_run if not checkpoint_dir else epochs, "strategy": result.strategy,
-                     "replicas": result.replicas, "seconds": round(result.seconds, 1),
+                     "replicas": result.replicas,
+                     "seconds": round(logged_seconds(checkpoint_dir) or result.seconds, 1),
+                     **provenance(),
                      "batch_size": recipe.batch_size, "train_examples": int(len(x_train)),
                      "final_loss": float(result.history["loss"][-1]) if result.history.get("loss") else None,
-                     "smoke": smoke, "tensorflow": tf.__version__},
+                     "smoke": smoke},
         "eval_seconds": round(eval_seconds, 1),
     }
     if verbose:
@@ -227,6 +234,33 @@ def run_recipe(recipe, *, smoke=False, out_dir=None, checkpoint_dir=None, strate
         })
         report["folder"] = str(folder)
     return report
+
+
+def provenance():
+    """Where and how a run happened: device, backend, versions and the exact command."""
+    import platform
+    import shlex
+    import sys
+
+    import keras
+
+    info = {"backend": keras.backend.backend(), "keras": keras.__version__,
+            "command": " ".join(shlex.quote(a) for a in ["aezoo" if sys.argv[0].endswith("aezoo") else
+                                                         sys.argv[0], *sys.argv[1:]]),
+            "host_cpus": os.cpu_count(), "platform": platform.platform()}
+    devices = []
+    if info["backend"] == "tensorflow":
+        import tensorflow as tf
+
+        info["tensorflow"] = tf.__version__
+        devices = [d.device_type for d in tf.config.list_logical_devices()]
+    elif info["backend"] == "jax":
+        import jax
+
+        info["jax"] = jax.__version__
+        devices = [d.device_kind for d in jax.devices()]
+    info["device"] = (f"{len(devices)}x {devices[-1]}" if devices else "cpu") + f", {os.cpu_count()} CPU cores"
+    return info
 
 
 def _denoising_metrics(model, x_clean):

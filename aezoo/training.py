@@ -177,6 +177,16 @@ def restore_checkpoint(model, checkpoint_dir):
     return epoch
 
 
+def logged_seconds(checkpoint_dir):
+    """Wall seconds of every epoch logged in ``checkpoint_dir/epochs.csv``, across restarts."""
+    path = os.path.join(checkpoint_dir or "", "epochs.csv")
+    if not checkpoint_dir or not os.path.exists(path):
+        return None
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    return sum(float(r.get("seconds") or 0.0) for r in rows)
+
+
 class _EpochLog:
     """Appends one CSV row per finished epoch (survives restarts: rows are never rewritten)."""
 
@@ -265,7 +275,10 @@ def _fit(model, dataset, epochs, validation_data, checkpoint_dir, steps_per_epoc
     if checkpoint_dir:
         # BackupAndRestore resumes weights, optimizer and epoch after a crash or kill
         callbacks.append(keras.callbacks.BackupAndRestore(os.path.join(checkpoint_dir, "backup"), delete_checkpoint=False))
-        callbacks.append(keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: log.write(epoch, logs)))
+        started = {}
+        callbacks.append(keras.callbacks.LambdaCallback(
+            on_epoch_begin=lambda epoch, logs: started.__setitem__("t", time.time()),
+            on_epoch_end=lambda epoch, logs: log.write(epoch, {**logs, "seconds": time.time() - started["t"]})))
     if tensorboard_dir:
         callbacks.append(keras.callbacks.TensorBoard(tensorboard_dir))
     hist = model.fit(dataset, epochs=epochs, validation_data=validation_data, steps_per_epoch=steps_per_epoch,
@@ -301,5 +314,5 @@ def _custom_loop(strategy, model, dataset, epochs, checkpoint_dir, chief, steps_
             # copy is the checkpoint, the others write to a scratch folder beside it
             target = checkpoint_dir if chief else os.path.join(checkpoint_dir, f"worker-scratch-{os.getpid()}")
             save_checkpoint(model, target, epoch + 1)
-            log.write(epoch, {"loss": mean})
+            log.write(epoch, {"loss": mean, "seconds": time.time() - t0})
     return history, epochs - done

@@ -29,6 +29,19 @@ class Autoencoder(keras.Model):
     #: True when the model only accepts data in [0, 1] (Bernoulli likelihoods)
     requires_unit_range = False
 
+    def __init__(self, *args, reconstruction_loss=None, **kwargs):
+        """``reconstruction_loss`` overrides ``default_loss`` ("mse" or "bce"); it is part of
+        the config so a loaded preset fine-tunes with the loss it was trained with."""
+        super().__init__(*args, **kwargs)
+        if reconstruction_loss is not None:
+            if not self.default_loss:
+                raise ValueError(f"{self.name}: reconstruction_loss applies to deterministic autoencoders; "
+                                 "a VAE's likelihood is set by its 'likelihood' argument")
+            if reconstruction_loss not in ("mse", "bce"):
+                raise ValueError(f"{self.name}: reconstruction_loss must be 'mse' or 'bce', "
+                                 f"got {reconstruction_loss!r}")
+        self.reconstruction_loss = reconstruction_loss
+
     # ------------------------------------------------------------------ config
     def get_config(self):
         config = {"name": self.name, "trainable": self.trainable}
@@ -36,6 +49,8 @@ class Autoencoder(keras.Model):
             # keras.Model.input_shape includes the batch axis; ours is data_shape
             value = getattr(self, "data_shape" if key == "input_shape" else key)
             config[key] = list(value) if isinstance(value, tuple) else value
+        if getattr(self, "reconstruction_loss", None):
+            config["reconstruction_loss"] = self.reconstruction_loss
         return config
 
     @classmethod
@@ -56,7 +71,8 @@ class Autoencoder(keras.Model):
         if optimizer == "adam":
             optimizer = keras.optimizers.Adam(learning_rate=1e-3)
         if loss == "auto":
-            loss = ReconstructionLoss(self.default_loss) if self.default_loss else None
+            kind = getattr(self, "reconstruction_loss", None) or self.default_loss
+            loss = ReconstructionLoss(kind) if kind else None
         super().compile(optimizer=optimizer, loss=loss, **kwargs)
 
     def get_compile_config(self):
