@@ -29,13 +29,22 @@ class Target:
     tolerance: float = 0.0
     higher_is_better: bool = False
     anchor: str = ""  # where the number comes from (paper, or "aezoo" for our own bar)
+    baseline: str = ""  # a metric measured in the same run: the target is then baseline + value
 
-    def met(self, obtained):
-        if obtained is None or not np.isfinite(obtained):
+    def threshold(self, metrics=None):
+        """The number to reach: ``value``, or ``metrics[baseline] + value`` for a relative target."""
+        if not self.baseline:
+            return self.value
+        base = (metrics or {}).get(self.baseline)
+        return None if base is None else base + self.value
+
+    def met(self, obtained, metrics=None):
+        threshold = self.threshold(metrics)
+        if obtained is None or threshold is None or not np.isfinite(obtained):
             return False
         if self.higher_is_better:
-            return obtained >= self.value - self.tolerance
-        return obtained <= self.value + self.tolerance
+            return obtained >= threshold - self.tolerance
+        return obtained <= threshold + self.tolerance
 
 
 @dataclass(frozen=True)
@@ -209,8 +218,8 @@ def run_recipe(recipe, *, smoke=False, out_dir=None, checkpoint_dir=None, strate
 
     report = {
         "preset": recipe.preset, "recipe": _relative(recipe.path), "metrics": metrics, "protocol": protocol,
-        "targets": [dict(asdict(t), obtained=metrics.get(t.metric), met=t.met(metrics.get(t.metric)))
-                    for t in recipe.targets],
+        "targets": [dict(asdict(t), threshold=t.threshold(metrics), obtained=metrics.get(t.metric),
+                         met=t.met(metrics.get(t.metric), metrics)) for t in recipe.targets],
         "training": {"epochs": result.epochs_run if not checkpoint_dir else epochs, "strategy": result.strategy,
                      "replicas": result.replicas,
                      "seconds": round(logged_seconds(checkpoint_dir) or result.seconds, 1),
@@ -298,7 +307,10 @@ def format_report(report):
         obtained = t["obtained"]
         shown = "n/a" if obtained is None else f"{obtained:.4f}"
         sign = ">=" if t["higher_is_better"] else "<="
-        lines.append(f"  target {t['metric']}: obtained {shown} vs {sign} {t['value']} +- {t['tolerance']} "
+        bar = f"{t['threshold']:.4g}" if t.get("threshold") is not None else "n/a"
+        if t.get("baseline"):
+            bar += f" ({t['baseline']} + {t['value']:g})"
+        lines.append(f"  target {t['metric']}: obtained {shown} vs {sign} {bar} +- {t['tolerance']} "
                      f"[{'met' if t['met'] else 'NOT met'}] {t['anchor']}")
     return "\n".join(lines)
 

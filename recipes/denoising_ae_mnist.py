@@ -5,10 +5,11 @@ from aezoo.recipe import Recipe, Target
 RECIPE = Recipe(
     preset="denoising-ae-mnist",
     architecture="denoising-ae",
-    config=dict(input_shape=(28, 28, 1), latent_dim=64, hidden_units=(512, 256), corruption="gaussian",
+    config=dict(input_shape=(28, 28, 1), latent_dim=128, hidden_units=(1024, 512), corruption="gaussian",
                 corruption_strength=0.5, seed=0),
     dataset="mnist",
-    epochs=15,
+    epochs=60,
+    warmup_epochs=1,
     batch_size=128,
     learning_rate=1e-3,
     denoising_eval=True,
