@@ -254,8 +254,8 @@ def provenance():
     import keras
 
     info = {"backend": keras.backend.backend(), "keras": keras.__version__,
-            "command": " ".join(shlex.quote(a) for a in ["aezoo" if sys.argv[0].endswith("aezoo") else
-                                                         sys.argv[0], *sys.argv[1:]]),
+            "command": " ".join(shlex.quote(a) for a in [
+                "aezoo" if sys.argv[0].endswith(("aezoo", "cli.py")) else sys.argv[0], *sys.argv[1:]]),
             "host_cpus": os.cpu_count(), "platform": platform.platform()}
     devices = []
     if info["backend"] == "tensorflow":
