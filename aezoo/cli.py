@@ -63,7 +63,15 @@ def _cmd_demo(args):
         if not hasattr(model, "sample"):
             raise ValueError(f"{args.preset} has no demo inputs and cannot sample; use 'aezoo eval' instead")
         inputs = model.sample(8, seed=args.seed)
-    plots.demo_figure(model, args.output, np.asarray(inputs), seed=args.seed, title=args.preset)
+    stored = (model.preset_metadata or {}).get("attribute_vectors") or {}
+    attribute = None
+    if stored:
+        from aezoo.latent import preset_attribute_vector
+
+        name = "Smiling" if "Smiling" in stored else sorted(stored)[0]
+        attribute = (name, preset_attribute_vector(model, name))
+    plots.demo_figure(model, args.output, np.asarray(inputs), seed=args.seed, title=args.preset,
+                      attribute=attribute)
     print(f"wrote {args.output}")
     return 0
 

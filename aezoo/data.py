@@ -98,7 +98,7 @@ DATASETS = {
             False,
             "CelebA (Liu et al., ICCV 2015), aligned images 000001-010000 at half size: "
             "celeba_10k/celeba_10k_32x32.npz and celeba_10k/celeba_10k_89x109_jpg.tar.gz",
-            (32, 64), "",
+            (32, 64), "dict of CelebA's 40 binary attributes (Smiling, Male, Young, ...): 1 has it, 0 not",
             "split by file index: 000001-009000 train, 009001-010000 test; crop box (9, 19, 79, 89) of "
             "the 89x109 JPEG, resized with PIL LANCZOS",
         ),
@@ -420,6 +420,52 @@ def utkface_labels(names):
     return {"age": np.array(age, np.int64), "gender": np.array(gender, np.int64), "race": np.array(race, np.int64)}
 
 
+def read_celeba_attributes(path):
+    """CelebA's ``list_attr_celeba.txt`` format -> ``{image stem: {attribute: 0 or 1}}`` as
+    ``(stems, attribute names, int8 matrix)``; line 1 is the count, line 2 the 40 names."""
+    with open(path, encoding="utf-8") as f:
+        lines = [line.split() for line in f if line.strip()]
+    if len(lines) < 2 or not lines[0][0].isdigit():
+        raise ValueError(f"{path}: not a CelebA attribute list (line 1 should be the image count)")
+    names = lines[1]
+    rows = [r for r in lines[2:]]
+    bad = next((r for r in rows if len(r) != len(names) + 1), None)
+    if bad is not None:
+        raise ValueError(f"{path}: row {bad[0]} has {len(bad) - 1} values, expected {len(names)}")
+    stems = [Path(r[0]).stem for r in rows]
+    matrix = (np.array([[int(v) for v in r[1:]] for r in rows], np.int8) > 0).astype(np.int8)
+    return stems, names, matrix
+
+
+def _celeba_labels(search, folder, names):
+    """The 40 attributes of the faces ``names`` (file names or stems) as ``{attribute: 0/1 array}``,
+    or None when the attribute list is not installed."""
+    path = search.find(folder + "list_attr_celeba_10k.txt")
+    if path is None:
+        return None
+    stems, attributes, matrix = read_celeba_attributes(path)
+    index = {stem: i for i, stem in enumerate(stems)}
+    try:
+        rows = [index[Path(str(n)).stem] for n in names]
+    except KeyError as err:
+        raise ValueError(f"{path} has no attributes for image {err.args[0]}") from None
+    return {name: matrix[rows, j].astype(np.int64) for j, name in enumerate(attributes)}
+
+
+def demo_faces(image_size=64):
+    """Real faces that may be redistributed, float32 ``(4, size, size, 3)`` in [0, 1], and
+    their credits: NASA's public-domain astronaut portrait and three AT&T (Olivetti)
+    faces. Demos and figures of the CelebA presets start from these, never from CelebA."""
+    from PIL import Image
+
+    with np.load(Path(__file__).resolve().parent / "assets" / "demo_faces.npz", allow_pickle=False) as f:
+        faces, credits = f["faces"], [str(c) for c in f["credits"]]
+    if image_size != faces.shape[1]:
+        faces = np.stack([np.asarray(Image.fromarray(face).resize((image_size, image_size), Image.LANCZOS))
+                          for face in faces])
+    return faces.astype(np.float32) / 255.0, credits
+
+
 def _load_faces(size):
     search = _Search("faces")
     folder = "celeba_10k/"
@@ -427,7 +473,8 @@ def _load_faces(size):
         path = search.find(folder + "celeba_10k_32x32.npz")
         if path is not None:
             with np.load(path, allow_pickle=False) as f:
-                return _Raw(f["x_train"], None, f["x_test"], None, 255.0)
+                return _Raw(f["x_train"], _celeba_labels(search, folder, f["names_train"]),
+                            f["x_test"], _celeba_labels(search, folder, f["names_test"]), 255.0)
     source = search.find(folder + "celeba_10k_89x109_jpg.tar.gz", folder + "celeba_10k")
     if source is None:
         raise search.error(
@@ -437,7 +484,9 @@ def _load_faces(size):
         )
     names, x = _cached_decode(source, "faces", size)
     test = np.array([int(Path(n).stem) > 9000 for n in names], bool)
-    return _Raw(x[~test], None, x[test], None, 255.0)
+    labels = _celeba_labels(search, folder, names)
+    pick = (lambda mask: None) if labels is None else (lambda mask: {k: v[mask] for k, v in labels.items()})
+    return _Raw(x[~test], pick(~test), x[test], pick(test), 255.0)
 
 
 def _load_utkface(size):
@@ -475,7 +524,9 @@ _LOADERS = {
 
 
 @functools.lru_cache(maxsize=6)
-def _load_raw_cached(name, size, roots):
+def _load_raw_cached(name, size, roots, cache):
+    """Memoised per (dataset, size, search roots, disk cache folder): a changed root or
+    cache folder ($AEZOO_DATA, $AEZOO_CACHE) is a different dataset source."""
     raw = _LOADERS[name](size)
     for arr in (raw.x_train, raw.x_test):
         arr.flags.writeable = False  # shared between callers: nobody may edit it
@@ -483,7 +534,7 @@ def _load_raw_cached(name, size, roots):
 
 
 def _load_raw(name, size):
-    return _load_raw_cached(name, size, tuple(str(r) for r in data_roots()))
+    return _load_raw_cached(name, size, tuple(str(r) for r in data_roots()), str(cache_dir()))
 
 
 # ---- full CelebA through tensorflow_datasets (streamed, not held in memory)
@@ -551,7 +602,8 @@ def load_arrays(name, split="train", image_size=None, with_labels=False):
             set use ``dataset(..., split="validation")`` or ``split_validation``.
         image_size: for ``faces``/``utkface`` 32 or 64; ``celeb_a`` any size (default 64).
         with_labels: also return ``y``: class ids, a dict of arrays for ``utkface``
-            (``age``, ``gender``, ``race``), ``None`` for ``faces``/``celeb_a``.
+            (``age``, ``gender``, ``race``) and for ``faces`` (CelebA's 40 attributes,
+            ``y["Smiling"]`` is 0/1), ``None`` for ``celeb_a``.
 
     Returns:
         ``x``, or ``(x, y)`` when ``with_labels``.

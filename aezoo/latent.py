@@ -11,7 +11,7 @@ from aezoo.models.base import interpolate_codes
 
 __all__ = [
     "AnomalyDetector", "anomaly_score", "apply_attribute", "attribute_vector", "auroc", "compress",
-    "decompress", "extract_features", "interpolate_codes",
+    "decompress", "extract_features", "interpolate_codes", "preset_attribute_vector",
 ]
 
 
@@ -26,6 +26,27 @@ def attribute_vector(model, x_with, x_without):
     if len(z_with) == 0 or len(z_without) == 0:
         raise ValueError("attribute_vector needs at least one example with and one without the attribute")
     return (z_with.mean(axis=0) - z_without.mean(axis=0)).astype("float32")
+
+
+def preset_attribute_vector(model, name):
+    """An attribute vector stored with a pretrained preset (``aezoo.load``), e.g. ``"Smiling"``.
+
+    The face presets store CelebA attribute directions computed by their recipe (mean
+    code of 20 training faces with the attribute minus 20 without), so they can be
+    applied to any face without the training data.
+    """
+    from aezoo.registry import unknown_name_error
+
+    stored = (getattr(model, "preset_metadata", None) or {}).get("attribute_vectors") or {}
+    if name not in stored:
+        if not stored:
+            raise ValueError(f"{model.name} has no stored attribute vectors (only the face presets do); "
+                             "compute one with attribute_vector(model, x_with, x_without)")
+        raise unknown_name_error("attribute vector", name, sorted(stored))
+    vector = np.asarray(stored[name]["vector"], "float32")
+    if vector.shape != (model.latent_dim,):
+        raise ValueError(f"stored {name!r} vector has shape {vector.shape}, the model's codes ({model.latent_dim},)")
+    return vector
 
 
 def apply_attribute(model, x, vector, strengths=(-2.0, -1.0, 0.0, 1.0, 2.0)):

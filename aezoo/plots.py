@@ -90,8 +90,9 @@ def interpolation_strip(model, x_a, x_b, path, steps=8):
     return save_panels(path, [(f"{method} interpolation", image_grid(strip, steps))])
 
 
-def demo_figure(model, path, inputs, seed=0, title=None):
-    """The demo sheet: inputs and reconstructions, prior samples (VAEs), an interpolation."""
+def demo_figure(model, path, inputs, seed=0, title=None, attribute=None, strengths=(0.0, 1.0, 2.0, 3.0)):
+    """The demo sheet: inputs and reconstructions, prior samples (VAEs), an interpolation,
+    and with ``attribute=(name, vector)`` that vector added to the first input's code."""
     inputs = np.asarray(inputs, "float32")[:8]
     columns = len(inputs)
     panels = [("inputs", image_grid(inputs, columns)),
@@ -106,6 +107,14 @@ def demo_figure(model, path, inputs, seed=0, title=None):
     if len(inputs) >= 2:
         strip = model.interpolate(inputs[0], inputs[1], steps=columns, method=method)
         panels.append((f"{method} interpolation between the first two inputs", image_grid(strip, columns)))
+    if attribute is not None:
+        from aezoo.latent import apply_attribute
+
+        name, vector = attribute
+        sweep = apply_attribute(model, inputs[:1], vector, strengths)[0]
+        label = ", ".join(f"{s:+g}" for s in strengths)
+        panels.append((f"'{name}' vector added to the first input's code, strength {label}",
+                       image_grid(sweep, len(strengths))))
     return save_panels(path, panels, title=title)
 
 

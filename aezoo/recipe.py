@@ -72,7 +72,9 @@ class Recipe:
     denoising_eval: bool = False  # also report PSNR of corrupted vs denoised test images
     targets: tuple = ()
     description: str = ""
-    demo_inputs: str = "samples"  # "test" (first test images) or "samples" (model's own)
+    demo_inputs: str = "samples"  # "test" (first test images), "faces" (data.demo_faces) or "samples"
+    attribute_vectors: tuple = ()  # label names (CelebA attributes) to store "smile vectors" for
+    attribute_examples: int = 20  # training examples with and without each attribute (the seeds use 20)
     notes: str = ""
     path: str = field(default="", compare=False)
 
@@ -234,12 +236,14 @@ def run_recipe(recipe, *, smoke=False, out_dir=None, checkpoint_dir=None, strate
     if save:
         folder = Path(out_dir or (tempfile.mkdtemp(prefix="aezoo-smoke-") if smoke else REPO_ROOT / "weights")) / recipe.preset
         demo = _demo_inputs(model, recipe, x_test)
+        vectors = attribute_vectors(model, x_train, y_train, recipe.attribute_vectors, recipe.attribute_examples,
+                                    recipe.seed)
         saving.save_preset(model, folder, preset=recipe.preset, demo_inputs=demo, metadata={
             "architecture": recipe.architecture, "recipe": _relative(recipe.path),
             "recipe_git_sha": saving.git_sha(REPO_ROOT), "dataset": recipe.dataset, "split": "test",
             "image_size": recipe.image_size, "metrics": metrics, "protocol": protocol,
             "targets": report["targets"], "training": report["training"], "description": recipe.description,
-            "notes": recipe.notes,
+            "notes": recipe.notes, **({"attribute_vectors": vectors} if vectors else {}),
         })
         report["folder"] = str(folder)
     return report
@@ -281,10 +285,39 @@ def _denoising_metrics(model, x_clean):
     return {"psnr_noisy": noisy_psnr, "psnr_denoised": denoised_psnr, "psnr_gain": denoised_psnr - noisy_psnr}
 
 
+def attribute_vectors(model, x_train, y_train, names, per_group, seed):
+    """``{name: {"vector": [...], "examples": n, ...}}``: mean code of ``per_group`` random
+    training examples with each attribute minus that of ``per_group`` without it (the
+    seeds' smile vector), stored in the preset so users need no CelebA to apply them."""
+    from aezoo import latent
+
+    if not names:
+        return {}
+    if not isinstance(y_train, dict) or any(n not in y_train for n in names):
+        known = sorted(y_train) if isinstance(y_train, dict) else []
+        raise ValueError(f"attribute_vectors {list(names)} need those labels in the training data; it has {known}")
+    rng = np.random.default_rng(seed)
+    out = {}
+    for name in names:
+        has = np.flatnonzero(np.asarray(y_train[name]) == 1)
+        lacks = np.flatnonzero(np.asarray(y_train[name]) == 0)
+        n = min(per_group, len(has), len(lacks))
+        pick_has, pick_lacks = rng.choice(has, n, replace=False), rng.choice(lacks, n, replace=False)
+        vector = latent.attribute_vector(model, x_train[np.sort(pick_has)], x_train[np.sort(pick_lacks)])
+        out[name] = {"vector": [round(float(v), 6) for v in vector], "examples_each": int(n),
+                     "how": f"mean code of {n} training faces with {name} minus {n} without, "
+                            f"drawn with numpy default_rng({seed})"}
+    return out
+
+
 def _demo_inputs(model, recipe, x_test):
-    """Demo inputs never come from CelebA/UTKFace: for those, the model's own samples."""
+    """Demo inputs never come from CelebA/UTKFace: for those, redistributable faces or samples."""
     if recipe.demo_inputs == "test":
         return x_test[:8]
+    if recipe.demo_inputs == "faces":
+        from aezoo import data
+
+        return data.demo_faces(model.data_shape[0])[0]
     if hasattr(model, "sample"):
         return model.sample(8, seed=0).astype("float32")
     return None

@@ -14,5 +14,6 @@ RECIPE = Recipe(
     description="beta-VAE (Higgins et al. 2017), beta = 4, 32-d latent, on 64x64 CelebA faces.",
     notes="CelebA is for non-commercial research only: so are these weights.",
     targets=(Target("mse_vs_pca", 2.5, 0.0, anchor="aezoo: within 2.5x of PCA at 32 components (beta trades detail)"),),
-    demo_inputs="samples",
+    demo_inputs="faces",
+    attribute_vectors=("Smiling", "Male", "Young", "Eyeglasses", "Blond_Hair", "Mustache"),
 )

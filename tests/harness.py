@@ -11,13 +11,14 @@ import keras
 # Small configurations, so the whole harness runs in seconds on a CPU.
 SMALL_CONFIGS = {
     "linear-ae": dict(input_shape=(8, 8, 1), latent_dim=4),
-    "dense-ae": dict(input_shape=(8, 8, 1), latent_dim=4, hidden_units=(16,)),
+    "dense-ae": dict(input_shape=(8, 8, 1), latent_dim=4, hidden_units=(16,), reconstruction_loss="bce"),
     "conv-ae": dict(input_shape=(8, 8, 1), latent_dim=4, filters=(4, 8)),
     "sparse-ae": dict(input_shape=(8, 8, 1), latent_dim=80, hidden_units=(16,)),
     "denoising-ae": dict(input_shape=(8, 8, 1), latent_dim=4, hidden_units=(16,), seed=1),
     "contractive-ae": dict(input_shape=(8, 8, 1), latent_dim=6),
     "dense-vae": dict(input_shape=(8, 8, 1), latent_dim=2, hidden_units=(16,), seed=1),
-    "conv-vae": dict(input_shape=(8, 8, 1), latent_dim=2, filters=(4, 8), seed=1),
+    "conv-vae": dict(input_shape=(8, 8, 1), latent_dim=2, filters=(4, 8), seed=1, residual_blocks=1,
+                     likelihood="gaussian", learn_sigma=True),
     "beta-vae": dict(input_shape=(8, 8, 1), latent_dim=2, filters=(4, 8), seed=1),
 }
 

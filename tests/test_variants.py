@@ -211,3 +211,55 @@ def test_interpolation_endpoints_and_slerp():
     za, zb = np.array([[1.0, 0.0]], "float32"), np.array([[0.0, 1.0]], "float32")
     mid = interpolate_codes(za, zb, 3, "slerp")[0, 1]
     np.testing.assert_allclose(np.linalg.norm(mid), 1.0, rtol=1e-5)
+
+
+# --------------------------------------------------------------------------
+# Options the time-to-quality recipes use
+# --------------------------------------------------------------------------
+def test_learned_sigma_nll_matches_the_gaussian_density_and_tracks_the_error():
+    """-log N(x | mean, sigma^2) summed over pixels, checked against scipy; training moves
+    the learned sigma toward the reconstruction RMSE (the sigma-VAE optimum)."""
+    from scipy.stats import norm
+
+    model = aezoo.build("conv-vae", input_shape=(8, 8, 1), latent_dim=2, filters=(4, 8), likelihood="gaussian",
+                        learn_sigma=True, observation_sigma=0.5, seed=0)
+    x = np.random.default_rng(0).uniform(0, 1, (64, 8, 8, 1)).astype("float32")
+    mean = np.random.default_rng(1).uniform(0, 1, x.shape).astype("float32")
+    nll = keras.ops.convert_to_numpy(model.likelihood_loss.negative_log_likelihood(x, keras.ops.convert_to_tensor(mean)))
+    expected = -norm.logpdf(x, loc=mean, scale=0.5).reshape(64, -1).sum(axis=1)
+    np.testing.assert_allclose(nll, expected, rtol=1e-5)
+
+    model.compile(optimizer=keras.optimizers.Adam(0.05))
+    model.fit(x, epochs=30, batch_size=32, verbose=0)
+    rmse = float(np.sqrt(np.mean((model.reconstruct(x) - x) ** 2)))
+    sigma = model.likelihood_loss.current_sigma()
+    assert abs(np.log(sigma) - np.log(rmse)) < abs(np.log(0.5) - np.log(rmse)) / 2, (sigma, rmse)
+
+
+def test_learn_sigma_needs_a_gaussian():
+    with pytest.raises(ValueError, match="learn_sigma=True needs likelihood='gaussian'"):
+        aezoo.build("dense-vae", input_shape=(4,), latent_dim=2, learn_sigma=True)
+
+
+def test_residual_blocks_start_as_identity():
+    from aezoo.models.blocks import residual_block
+
+    inp = keras.Input((8, 8, 16))
+    block = keras.Model(inp, residual_block(inp, "relu", name="r"))
+    x = np.random.default_rng(0).normal(size=(2, 8, 8, 16)).astype("float32")
+    np.testing.assert_allclose(block.predict(x, verbose=0), x, atol=1e-6)
+    with pytest.raises(ValueError, match="residual_blocks must be >= 0"):
+        aezoo.build("conv-vae", input_shape=(8, 8, 1), latent_dim=2, filters=(4,), residual_blocks=-1)
+
+
+def test_reconstruction_loss_is_config_and_compiles_by_default():
+    model = aezoo.build("dense-ae", input_shape=(4,), latent_dim=2, hidden_units=(8,), reconstruction_loss="bce")
+    model.compile()
+    assert model.loss.kind == "bce"
+    clone = type(model).from_config(model.get_config())
+    clone.compile()
+    assert clone.loss.kind == "bce"
+    with pytest.raises(ValueError, match="reconstruction_loss must be 'mse' or 'bce'"):
+        aezoo.build("dense-ae", input_shape=(4,), latent_dim=2, reconstruction_loss="l1")
+    with pytest.raises(ValueError, match="applies to deterministic autoencoders"):
+        aezoo.build("dense-vae", input_shape=(4,), latent_dim=2, reconstruction_loss="bce")

@@ -49,8 +49,6 @@ class Autoencoder(keras.Model):
             # keras.Model.input_shape includes the batch axis; ours is data_shape
             value = getattr(self, "data_shape" if key == "input_shape" else key)
             config[key] = list(value) if isinstance(value, tuple) else value
-        if getattr(self, "reconstruction_loss", None):
-            config["reconstruction_loss"] = self.reconstruction_loss
         return config
 
     @classmethod

@@ -47,13 +47,35 @@ def check_conv_shape(name, input_shape, filters):
         raise ValueError(f"{name}: input {h}x{w} is too small for {len(filters)} stride-2 stages")
 
 
-def conv_encoder_body(x, filters, activation, prefix):
+def residual_block(x, activation, name):
+    """x + conv(act(norm(conv(act(norm(x)))))): a pre-activation residual block.
+
+    Residual blocks with group normalisation let the conv stacks grow deeper without
+    slowing optimisation (He et al., 2016; Wu & He, 2018); the second convolution
+    starts at zero so every block starts as the identity.
+    """
+    channels = x.shape[-1]
+    groups = next(g for g in (8, 4, 2, 1) if channels % g == 0)
+    h = layers.GroupNormalization(groups, name=f"{name}_norm_0")(x)
+    h = layers.Activation(activation, name=f"{name}_act_0")(h)
+    h = layers.Conv2D(channels, 3, padding="same", name=f"{name}_conv_0")(h)
+    h = layers.GroupNormalization(groups, name=f"{name}_norm_1")(h)
+    h = layers.Activation(activation, name=f"{name}_act_1")(h)
+    h = layers.Conv2D(channels, 3, padding="same", kernel_initializer="zeros", name=f"{name}_conv_1")(h)
+    return layers.Add(name=f"{name}_add")([x, h])
+
+
+def conv_encoder_body(x, filters, activation, prefix, residual_blocks=0):
+    """Stride-2 convolutions (each followed by ``residual_blocks`` residual blocks), flattened."""
     for i, f in enumerate(filters):
         x = layers.Conv2D(f, 3, strides=2, padding="same", activation=activation, name=f"{prefix}conv_{i}")(x)
+        for j in range(residual_blocks):
+            x = residual_block(x, activation, name=f"{prefix}res_{i}_{j}")
     return layers.Flatten(name=f"{prefix}flatten")(x)
 
 
-def conv_decoder(latent_dim, filters, output_shape, activation, output_activation, name="decoder"):
+def conv_decoder(latent_dim, filters, output_shape, activation, output_activation, name="decoder",
+                 residual_blocks=0):
     """latent -> Dense -> Reshape to the smallest map -> stride-2 transposed convs -> image."""
     h, w, c = output_shape
     factor = 2 ** len(filters)
@@ -61,6 +83,8 @@ def conv_decoder(latent_dim, filters, output_shape, activation, output_activatio
     x = layers.Dense((h // factor) * (w // factor) * filters[-1], activation=activation, name="decoder_project")(z)
     x = layers.Reshape((h // factor, w // factor, filters[-1]), name="reshape")(x)
     for i, f in enumerate(reversed(tuple(filters))):
+        for j in range(residual_blocks):
+            x = residual_block(x, activation, name=f"decoder_res_{i}_{j}")
         x = layers.Conv2DTranspose(f, 3, strides=2, padding="same", activation=activation, name=f"decoder_deconv_{i}")(x)
     x = layers.Conv2D(c, 3, padding="same", activation=output_activation, name="decoder_output")(x)
     return keras.Model(z, x, name=name)

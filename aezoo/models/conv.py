@@ -21,12 +21,13 @@ class ConvAutoencoder(Autoencoder):
         filters: channels of each stride-2 stage (the decoder mirrors them).
         activation: activation of the hidden layers.
         output_activation: ``"sigmoid"`` for images in [0, 1].
+        reconstruction_loss: ``"mse"`` (default) or ``"bce"``; ``compile()`` uses it.
 
     Example:
         >>> model = aezoo.build("conv-ae", input_shape=(28, 28, 1), latent_dim=32, filters=(32, 64))
     """
 
-    config_keys = ("input_shape", "latent_dim", "filters", "activation", "output_activation")
+    config_keys = ("input_shape", "latent_dim", "filters", "activation", "output_activation", "reconstruction_loss")
     regularised = False
 
     def __init__(self, input_shape, latent_dim=32, filters=(32, 64), activation="relu",

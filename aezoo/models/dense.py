@@ -22,6 +22,8 @@ class DenseAutoencoder(Autoencoder):
         activation: activation of the hidden layers.
         code_activation: activation of the code layer (``"linear"`` by default).
         output_activation: ``"sigmoid"`` for data in [0, 1], ``"linear"`` otherwise.
+        reconstruction_loss: ``"mse"`` (default) or ``"bce"`` (cross-entropy on sigmoid
+            outputs, as Hinton & Salakhutdinov trained MNIST); ``compile()`` uses it.
 
     Example:
         >>> model = aezoo.build("dense-ae", input_shape=(28, 28, 1), latent_dim=30,
@@ -29,7 +31,8 @@ class DenseAutoencoder(Autoencoder):
         >>> model.fit(x_train, epochs=10)
     """
 
-    config_keys = ("input_shape", "latent_dim", "hidden_units", "activation", "code_activation", "output_activation")
+    config_keys = ("input_shape", "latent_dim", "hidden_units", "activation", "code_activation", "output_activation",
+                   "reconstruction_loss")
     regularised = False
 
     def __init__(

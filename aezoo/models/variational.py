@@ -23,7 +23,8 @@ class VariationalAutoencoder(Autoencoder):
 
     default_loss = None  # the objective lives in the graph (see module docstring)
 
-    def _build_vae(self, input_shape, latent_dim, likelihood, observation_sigma, beta, seed, name, kwargs):
+    def _build_vae(self, input_shape, latent_dim, likelihood, observation_sigma, beta, seed, name, kwargs,
+                   learn_sigma=False):
         if likelihood not in LIKELIHOODS:
             raise ValueError(f"likelihood must be one of {LIKELIHOODS}, got {likelihood!r}")
         if latent_dim <= 0:
@@ -40,7 +41,7 @@ class VariationalAutoencoder(Autoencoder):
         decoder = self._make_decoder(latent_dim, input_shape)
         kl = KLDivergence(beta, name="kl_divergence")
         sampling = Sampling(seed, name="sampling")
-        likelihood_loss = LikelihoodLoss(likelihood, observation_sigma, name="likelihood")
+        likelihood_loss = LikelihoodLoss(likelihood, observation_sigma, learn_sigma, name="likelihood")
 
         # === Functional model ===
         inputs = keras.Input(input_shape, name="inputs")
@@ -54,6 +55,7 @@ class VariationalAutoencoder(Autoencoder):
         self.sampling, self.likelihood_loss = sampling, likelihood_loss
         self.data_shape, self.latent_dim = input_shape, int(latent_dim)
         self.likelihood, self.observation_sigma = likelihood, float(observation_sigma)
+        self.learn_sigma = bool(learn_sigma)
         self.beta, self.seed = float(beta), seed
         self._sample_seed = keras.random.SeedGenerator(seed)
 
@@ -111,7 +113,7 @@ class VariationalAutoencoder(Autoencoder):
         return np.concatenate(out)
 
 
-_VAE_KEYS = ("input_shape", "latent_dim", "likelihood", "observation_sigma", "beta", "seed")
+_VAE_KEYS = ("input_shape", "latent_dim", "likelihood", "observation_sigma", "learn_sigma", "beta", "seed")
 
 
 @keras.saving.register_keras_serializable(package="aezoo")
@@ -125,7 +127,9 @@ class DenseVAE(VariationalAutoencoder):
         hidden_units: encoder layer sizes; the decoder mirrors them.
         activation: hidden activation.
         likelihood: ``"bernoulli"`` (data in [0, 1]) or ``"gaussian"``.
-        observation_sigma: standard deviation of the Gaussian likelihood.
+        observation_sigma: standard deviation of the Gaussian likelihood (its start
+            value when ``learn_sigma``).
+        learn_sigma: learn one observation scale with the model (sigma-VAE).
         beta: weight on the KL term (1 = the standard VAE).
         seed: seed of the sampling noise.
 
@@ -137,11 +141,12 @@ class DenseVAE(VariationalAutoencoder):
     config_keys = _VAE_KEYS + ("hidden_units", "activation")
 
     def __init__(self, input_shape, latent_dim=16, hidden_units=(512, 256), activation="relu",
-                 likelihood="bernoulli", observation_sigma=0.1, beta=1.0, seed=None, **kwargs):
+                 likelihood="bernoulli", observation_sigma=0.1, learn_sigma=False, beta=1.0, seed=None, **kwargs):
         name = kwargs.pop("name", self.architecture.replace("-", "_"))
         input_shape = check_input_shape(self.architecture, input_shape)
         self.hidden_units, self.activation = tuple(int(u) for u in hidden_units), activation
-        self._build_vae(input_shape, latent_dim, likelihood, observation_sigma, beta, seed, name, kwargs)
+        self._build_vae(input_shape, latent_dim, likelihood, observation_sigma, beta, seed, name, kwargs,
+                        learn_sigma)
 
     def _encoder_body(self, x):
         return dense_encoder_body(x, self.hidden_units, self.activation, prefix="encoder_")[0]
@@ -159,6 +164,8 @@ class ConvVAE(VariationalAutoencoder):
         input_shape: ``(height, width, channels)``, height and width divisible by
             ``2**len(filters)``.
         filters: channels of each stride-2 stage.
+        residual_blocks: residual blocks (group norm, two 3x3 convs) after each encoder
+            stage and before each decoder stage; 0 gives the plain stride-2 stacks.
         Other arguments as ``dense-vae``.
 
     Example:
@@ -166,23 +173,30 @@ class ConvVAE(VariationalAutoencoder):
         ...                   filters=(32, 64, 128, 256))
     """
 
-    config_keys = _VAE_KEYS + ("filters", "activation")
+    config_keys = _VAE_KEYS + ("filters", "activation", "residual_blocks")
     default_beta = 1.0
 
     def __init__(self, input_shape, latent_dim=32, filters=(32, 64), activation="relu",
-                 likelihood="bernoulli", observation_sigma=0.1, beta=None, seed=None, **kwargs):
+                 likelihood="bernoulli", observation_sigma=0.1, learn_sigma=False, beta=None, seed=None,
+                 residual_blocks=0, **kwargs):
         name = kwargs.pop("name", self.architecture.replace("-", "_"))
         input_shape = check_input_shape(self.architecture, input_shape, min_rank=3)
         self.filters, self.activation = tuple(int(f) for f in filters), activation
+        self.residual_blocks = int(residual_blocks)
+        if self.residual_blocks < 0:
+            raise ValueError(f"residual_blocks must be >= 0, got {residual_blocks}")
         check_conv_shape(self.architecture, input_shape, self.filters)
         beta = self.default_beta if beta is None else beta
-        self._build_vae(input_shape, latent_dim, likelihood, observation_sigma, beta, seed, name, kwargs)
+        self._build_vae(input_shape, latent_dim, likelihood, observation_sigma, beta, seed, name, kwargs,
+                        learn_sigma)
 
     def _encoder_body(self, x):
-        return conv_encoder_body(x, self.filters, self.activation, prefix="encoder_")
+        return conv_encoder_body(x, self.filters, self.activation, prefix="encoder_",
+                                 residual_blocks=self.residual_blocks)
 
     def _make_decoder(self, latent_dim, shape):
-        return conv_decoder(latent_dim, self.filters, shape, self.activation, output_activation=None)
+        return conv_decoder(latent_dim, self.filters, shape, self.activation, output_activation=None,
+                            residual_blocks=self.residual_blocks)
 
 
 @keras.saving.register_keras_serializable(package="aezoo")

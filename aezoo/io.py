@@ -1,0 +1,75 @@
+"""Atomic file writes: a reader sees the old file or the new one, never half of one.
+
+Every aezoo writer (presets, checkpoints, caches, figures, reports) goes through
+``atomic_path``: write to a temp file in the destination folder, flush it to disk,
+then ``os.replace`` it over the destination (atomic on POSIX and Windows within one
+file system). A crash or kill leaves at worst a stray ``.tmp-`` file, never a torn one.
+"""
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+
+def current_umask():
+    """The process umask, read without changing it (``os.umask`` sets it process-wide)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    return 0o022
+
+
+def _fsync_dir(folder):
+    """Make a rename durable; a no-op where directories cannot be opened (Windows)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def atomic_path(path, mode=0o666):
+    """Yield a temp path beside ``path`` (same suffix); on success it replaces ``path``.
+
+    Use it for writers that want a file name (``model.save_weights``, ``savefig``).
+    On an exception the temp file is removed and ``path`` is untouched. The result gets
+    ``mode`` masked by the umask, as a plain ``open`` would give it.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.tmp-", suffix="".join(path.suffixes[-2:]), dir=path.parent)
+    os.close(fd)
+    try:
+        yield tmp
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.chmod(tmp, mode & ~current_umask())
+        os.replace(tmp, path)
+        _fsync_dir(path.parent)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write(path, write, binary=False):
+    """Write ``path`` atomically: ``write(fileobj)`` fills a temp file that then replaces it."""
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8"})) as f:
+            write(f)
+
+
+def atomic_write_text(path, text):
+    """Write a text file atomically (UTF-8)."""
+    atomic_write(path, lambda f: f.write(text))
