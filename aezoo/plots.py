@@ -4,8 +4,6 @@ Headless matplotlib (Agg). Every function writes a PNG atomically (temp file, re
 and returns its path.
 """
 
-import os
-
 import numpy as np
 
 
@@ -61,15 +59,10 @@ def save_panels(path, panels, title=None, scale=None):
 
 
 def _atomic_savefig(fig, path, dpi):
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    tmp = os.path.join(folder, f".{os.path.basename(path)}.tmp-{os.getpid()}.png")
-    try:
+    from aezoo.io import atomic_path
+
+    with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=dpi, format="png")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
 
 
 def reconstruction_grid(model, x, path, columns=8):
@@ -122,7 +115,8 @@ def attribute_sweep(sweep, strengths, path, title=None):
     """Rows of decoded ``code + s * vector`` (from ``latent.apply_attribute``), one column per s."""
     sweep = np.asarray(sweep)
     n, k = sweep.shape[:2]
-    label = "attribute strength " + ", ".join(f"{s:+g}" for s in strengths) + " (left to right)"
+    label = "attribute strength " + ", ".join(s if isinstance(s, str) else f"{s:+g}" for s in strengths) \
+        + " (left to right)"
     return save_panels(path, [(label, image_grid(sweep.reshape((n * k,) + sweep.shape[2:]), k))], title=title)
 
 
@@ -156,6 +150,42 @@ def latent_map(model, x, labels, path, grid=15, span=3.0, class_names=None):
         axes[0, 1].set_title("decoded latent plane")
         ax.set_xlim(-span, span)
         ax.set_ylim(-span, span)
+    fig.tight_layout()
+    _atomic_savefig(fig, path, 100)
+    plt.close(fig)
+    return path
+
+
+def attribute_map(model, x, attributes, path, grid=12, span=3.0, title=None):
+    """The seeds' face map: the decoded 2-d latent plane, and beside it the codes of ``x``
+    coloured by each binary attribute (``{"Male": 0/1 array, ...}``), on the same axes.
+
+    Only model outputs and code positions are drawn, never the images ``x`` themselves.
+    """
+    if model.latent_dim != 2:
+        raise ValueError(f"attribute_map needs a 2-d latent, got latent_dim={model.latent_dim}")
+    plt = _pyplot()
+    z = model.encode(x)
+    ticks = np.linspace(-span, span, grid, dtype="float32")
+    codes = np.array([[a, b] for b in ticks[::-1] for a in ticks], dtype="float32")
+    plane = image_grid(model.decode(codes), grid, pad=0)
+    n = 1 + len(attributes)
+    fig, axes = plt.subplots(1, n, figsize=(4.2 * n, 4.4), dpi=100, squeeze=False)
+    axes[0, 0].imshow(plane, extent=(-span, span, -span, span))
+    axes[0, 0].set_title("decoded latent plane", fontsize=10)
+    for ax, (name, values) in zip(axes[0, 1:], attributes.items()):
+        values = np.asarray(values).astype(bool)
+        if len(values) != len(z):
+            raise ValueError(f"attribute {name!r} has {len(values)} values for {len(z)} examples")
+        ax.scatter(z[~values, 0], z[~values, 1], s=4, alpha=0.6, c="tab:blue", label=f"not {name}")
+        ax.scatter(z[values, 0], z[values, 1], s=4, alpha=0.6, c="tab:orange", label=name)
+        ax.set_xlim(-span, span)
+        ax.set_ylim(-span, span)
+        ax.set_aspect("equal")
+        ax.legend(fontsize=7, markerscale=2, loc="lower right")
+        ax.set_title(f"test codes by {name}", fontsize=10)
+    if title:
+        fig.suptitle(title, fontsize=11)
     fig.tight_layout()
     _atomic_savefig(fig, path, 100)
     plt.close(fig)

@@ -7,7 +7,7 @@ names; new weights for the same preset are new Hub revisions.
 
 Example:
     >>> aezoo.presets.list_presets("*vae*")
-    ['beta-vae-faces', 'conv-vae-faces', 'conv-vae-fashion', 'conv-vae-mnist', 'dense-vae-mnist']
+    ['beta-vae-faces', 'conv-vae-faces', 'conv-vae-faces-2d', 'conv-vae-fashion', 'conv-vae-fashion-2d', 'conv-vae-mnist', 'dense-vae-mnist']
     >>> spec = aezoo.presets.get_preset("conv-vae-faces"); spec.hf_repo
     'aezoo/conv-vae-faces'
 """
@@ -109,12 +109,13 @@ PRESETS = {
                    headline_metric="linear_probe_accuracy",
                    description="One-layer sigmoid contractive autoencoder (Rifai et al., 2011)."),
         PresetSpec("dense-vae-mnist", "dense-vae",
-                   {"latent_dim": 50, "hidden_units": (200, 200), "activation": "tanh", "seed": 0},
+                   {"latent_dim": 50, "hidden_units": (500, 500), "activation": "relu", "seed": 0},
                    **_ON_MNIST, headline_metric="nll_is",
-                   description="784-200-200-50 Bernoulli VAE on binarised MNIST (Burda et al. 2016 architecture)."),
-        PresetSpec("conv-vae-mnist", "conv-vae", {"latent_dim": 16, "filters": (32, 64), "seed": 0},
+                   description="784-500-500-50 Bernoulli VAE on binarised MNIST, one stochastic layer."),
+        PresetSpec("conv-vae-mnist", "conv-vae",
+                   {"latent_dim": 32, "filters": (32, 64), "residual_blocks": 1, "seed": 0},
                    **_ON_MNIST, headline_metric="nll_is",
-                   description="Convolutional VAE, Bernoulli likelihood, 16-d latent, binarised MNIST."),
+                   description="Convolutional VAE with residual blocks, Bernoulli likelihood, 32-d latent, binarised MNIST."),
         PresetSpec("conv-vae-fashion", "conv-vae", {"latent_dim": 32, "filters": (32, 64), "seed": 0},
                    **_ON_FASHION, headline_metric="psnr",
                    description="Convolutional VAE, 32-d latent, on Fashion-MNIST grey levels."),
@@ -126,6 +127,11 @@ PRESETS = {
                     "learn_sigma": True, "seed": 0}, **_ON_FACES,
                    headline_metric="psnr",
                    description="Convolutional VAE on 64x64 CelebA faces, 128-d latent."),
+        PresetSpec("conv-vae-faces-2d", "conv-vae",
+                   {"latent_dim": 2, "filters": (16, 32, 64, 128), "likelihood": "gaussian",
+                    "observation_sigma": 0.1, "learn_sigma": True, "seed": 0}, **_ON_FACES,
+                   headline_metric="mse_vs_pca",
+                   description="Conv VAE with a 2-d latent on 64x64 CelebA faces, for face-plane maps."),
         PresetSpec("beta-vae-faces", "beta-vae",
                    {"latent_dim": 32, "filters": (32, 64, 128, 256), "beta": 4.0, "seed": 0}, **_ON_FACES,
                    headline_metric="psnr",
@@ -173,20 +179,20 @@ def preset_table(pattern="*"):
 def markdown_table(pattern="*"):
     """README's preset table, generated from the bundled metadata (tests keep README in sync).
 
-    One row per preset target: the metric obtained by the recipe next to its target
-    or published anchor, and the command that reproduces it.
+    One row per preset target: the metric obtained by the recipe, the bar it had to clear
+    (a number, or a baseline measured in the same run plus a margin) with its anchor,
+    met / not met, and the training budget that produced it.
     """
     from aezoo import hub, saving
 
     root = hub.bundled_weights_dir()
-    lines = ["| preset | architecture | data | params | metric | obtained | target (anchor) | reproduce |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = ["| preset | params | metric | obtained | target (anchor) | met | trained |",
+             "|---|---|---|---|---|---|---|"]
     for name in list_presets(pattern):
         spec = PRESETS[name]
         folder = None if root is None else root / name
         if folder is None or not (folder / saving.METADATA_FILE).is_file():
-            lines.append(f"| `{name}` | {spec.architecture} | {spec.dataset} | - | - | not trained yet | - | "
-                         f"`aezoo train {name}` |")
+            lines.append(f"| `{name}` | - | - | not trained yet | - | - | `aezoo train {name}` |")
             continue
         meta = saving.read_metadata(folder)
         metrics = meta.get("metrics") or {}
@@ -194,8 +200,35 @@ def markdown_table(pattern="*"):
         for t in targets:
             obtained = metrics.get(t["metric"])
             shown = "-" if obtained is None else f"{obtained:.4g}"
-            target = "-" if t.get("value") is None else (
-                f"{'>=' if t.get('higher_is_better') else '<='} {t['value']:g} ({t.get('anchor', '')})")
-            lines.append(f"| `{name}` | {spec.architecture} | {spec.dataset} | {meta.get('parameters', 0):,} | "
-                         f"{t['metric']} | {shown} | {target} | `aezoo train {name}` |")
+            lines.append(f"| `{name}` | {meta.get('parameters', 0):,} | {t['metric']} | {shown} | "
+                         f"{_target_text(t)} | {_met_text(t)} | {_budget_text(meta.get('training') or {})} |")
     return "\n".join(lines)
+
+
+def _target_text(t):
+    if t.get("value") is None:
+        return "-"
+    sign = ">=" if t.get("higher_is_better") else "<="
+    if t.get("baseline"):
+        bar = t.get("threshold")
+        shown = "-" if bar is None else f"{bar:.4g}"
+        return f"{sign} {shown} = {t['baseline']} + {t['value']:g} ({t.get('anchor', '')})"
+    return f"{sign} {t['value']:g} ({t.get('anchor', '')})"
+
+
+def _met_text(t):
+    if "met" not in t:
+        return "-"
+    return "met" if t["met"] else "**not met**"
+
+
+def _budget_text(training):
+    """'200 epochs, 41 min, 2 CPU cores (tensorflow)' from a preset's training metadata."""
+    epochs, seconds = training.get("epochs"), training.get("seconds")
+    parts = [f"{epochs} epochs" if epochs else None,
+             f"{seconds / 60:.0f} min" if seconds else None,
+             training.get("device") or None]
+    text = ", ".join(p for p in parts if p)
+    if training.get("backend"):
+        text += f" ({training['backend']})"
+    return text or "-"

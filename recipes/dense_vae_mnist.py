@@ -5,14 +5,17 @@ from aezoo.recipe import Recipe, Target
 RECIPE = Recipe(
     preset="dense-vae-mnist",
     architecture="dense-vae",
-    config=dict(input_shape=(28, 28, 1), latent_dim=50, hidden_units=(200, 200), activation="tanh", seed=0),
+    config=dict(input_shape=(28, 28, 1), latent_dim=50, hidden_units=(500, 500), activation="relu", seed=0),
     dataset="mnist",
-    epochs=20,
+    epochs=800,
+    warmup_epochs=1,
     batch_size=100,
     learning_rate=1e-3,
     binarize=True,
-    nll_samples=1000,
-    description="784-200-200-50 Bernoulli VAE (Burda et al. 2016 architecture), dynamic binarisation.",
-    notes="The anchor was trained for 3,280 passes; this recipe trains 20 epochs on one CPU.",
+    nll_samples=5000,
+    description="784-500-500-50 Bernoulli VAE, one stochastic layer, dynamic binarisation.",
+    notes=("Burda et al. trained 784-200-200-50 (tanh) for 3,280 passes; a wider MLP (500-500, ReLU, as in "
+           "parmesan's IWAE example) with a cosine schedule gets there in fewer passes. IS-NLL with k=5000 on "
+           "all 10,000 test digits, binarised once with the protocol's seed."),
     targets=(Target("nll_is", 86.76, 0.0, anchor="Burda et al. 2016 (IWAE), VAE k=1, Table 1"),),
 )

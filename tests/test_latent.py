@@ -84,3 +84,18 @@ def test_extract_features_from_array_and_folder(trained_ae, digits, tmp_path):
     for i in range(3):
         Image.fromarray((digits[0][i, ..., 0] * 255).astype("uint8")).resize((16, 16)).save(folder / f"{i}.png")
     assert latent.extract_features(trained_ae, str(folder)).shape == (3, 8)
+
+
+def test_preset_attribute_vector_reads_the_stored_direction(trained_ae):
+    trained_ae.preset_metadata = {"attribute_vectors": {
+        "Smiling": {"vector": list(np.arange(trained_ae.latent_dim, dtype=float)), "examples_each": 20}}}
+    try:
+        v = latent.preset_attribute_vector(trained_ae, "Smiling")
+        np.testing.assert_array_equal(v, np.arange(trained_ae.latent_dim))
+        with pytest.raises(ValueError, match="Did you mean"):
+            latent.preset_attribute_vector(trained_ae, "Smilin")
+        trained_ae.preset_metadata = {}
+        with pytest.raises(ValueError, match="no stored attribute vectors"):
+            latent.preset_attribute_vector(trained_ae, "Smiling")
+    finally:
+        trained_ae.preset_metadata = None

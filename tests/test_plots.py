@@ -57,6 +57,23 @@ def test_latent_maps(models, tmp_path):
     _check_png(plots.latent_map(ae, x, y, tmp_path / "map_pca.png"), (300, 300))
 
 
+def test_attribute_map_and_demo_with_an_attribute_row(models, tmp_path):
+    ae, vae = models
+    x = _x(40)
+    attrs = {"A": np.arange(40) % 2, "B": (np.arange(40) < 10).astype(int)}
+    image = _check_png(plots.attribute_map(vae, x, attrs, tmp_path / "map.png", grid=4), (900, 300))
+    assert image.shape[1] > 2.5 * image.shape[0]  # plane + two scatter panels side by side
+    with pytest.raises(ValueError, match="needs a 2-d latent"):
+        plots.attribute_map(ae, x, attrs, tmp_path / "no.png")
+    with pytest.raises(ValueError, match="has 3 values for 40 examples"):
+        plots.attribute_map(vae, x, {"A": [0, 1, 0]}, tmp_path / "no.png")
+    plain = _check_png(plots.demo_figure(vae, tmp_path / "d0.png", x[:4]))
+    vector = latent.attribute_vector(vae, x[:10], x[10:20])
+    with_row = _check_png(plots.demo_figure(vae, tmp_path / "d1.png", x[:4], attribute=("A", vector)))
+    assert with_row.shape[0] > plain.shape[0]  # one more panel
+    assert not list(tmp_path.glob(".*tmp-*"))  # atomic writes leave no temp files
+
+
 def test_training_curves(tmp_path):
     (tmp_path / "epochs.csv").write_text("epoch,loss\n0,3.0\n1,2.0\n2,1.5\n")
     _check_png(plots.training_curves(tmp_path / "epochs.csv", tmp_path / "curves.png"))

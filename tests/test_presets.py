@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import aezoo
+from aezoo import data, latent, saving
 from aezoo.presets import PRESETS
 from aezoo.recipe import list_recipes, load_recipe, run_recipe
 
@@ -21,7 +22,7 @@ def test_every_preset_has_a_recipe_with_the_same_model():
 
 
 def test_list_presets_wildcards():
-    assert aezoo.list_presets("*faces*") == ["beta-vae-faces", "conv-vae-faces"]
+    assert aezoo.list_presets("*faces*") == ["beta-vae-faces", "conv-vae-faces", "conv-vae-faces-2d"]
     assert "conv-vae-fashion-2d" in aezoo.list_presets("*2d")
     with pytest.raises(ValueError, match="Did you mean"):
         aezoo.get_preset("conv-vae-face")
@@ -35,3 +36,12 @@ def test_recipe_smoke(preset, tmp_path):
     assert np.isfinite(report["metrics"]["mse_per_pixel"])
     model = aezoo.load(str(tmp_path / preset))
     assert model.compiled and model.latent_dim == PRESETS[preset].config["latent_dim"]
+    recipe = load_recipe(preset)
+    for name in recipe.attribute_vectors:  # face presets carry their attribute directions
+        assert latent.preset_attribute_vector(model, name).shape == (model.latent_dim,)
+        assert 0 < model.preset_metadata["attribute_vectors"][name]["examples_each"] <= recipe.attribute_examples
+    if recipe.demo_inputs == "faces":  # demos start from redistributable faces, never CelebA
+        np.testing.assert_array_equal(saving.load_demo_inputs(tmp_path / preset),
+                                      data.demo_faces(model.data_shape[0])[0])
+    training = model.preset_metadata["training"]
+    assert {"backend", "device", "command", "keras"} <= set(training) and training["seconds"] >= 0
