@@ -14,8 +14,10 @@ import os as _os
 # TensorFlow's C++ start-up chatter drowns the CLI's output; users can still override.
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from aezoo import models  # noqa: F401  (registers the architectures)
-from aezoo.hub import load
-from aezoo.models import *  # noqa: F401,F403
-from aezoo.presets import get_preset, list_presets, preset_table
-from aezoo.registry import build, list_architectures
+from aezoo import models  # noqa: E402  (registers the architectures)
+from aezoo.models import *  # noqa: E402,F401,F403  (the model classes)
+from aezoo.models.registry import build, list_architectures  # noqa: E402
+from aezoo.presets import get_preset, list_presets, load, preset_table  # noqa: E402
+
+__all__ = ["build", "get_preset", "list_architectures", "list_presets", "load", "models", "preset_table",
+           *models.__all__]

@@ -33,11 +33,11 @@ def _cmd_list(args):
 def _cmd_show(args):
     import json
 
-    from aezoo import hub, saving
+    from aezoo import presets
 
-    folder, _ = hub.resolve(args.preset)
-    saving.verify_preset(folder)
-    meta = saving.read_metadata(folder)
+    folder, _ = presets.resolve(args.preset)
+    presets.verify_preset(folder)
+    meta = presets.read_metadata(folder)
     if args.json:
         print(json.dumps(meta, indent=2))
         return 0
@@ -54,11 +54,12 @@ def _cmd_show(args):
 def _cmd_demo(args):
     import numpy as np
 
-    from aezoo import hub, plots, saving
+    from aezoo import presets
+    from aezoo.uses import plots
 
-    folder, pinned = hub.resolve(args.preset)  # resolve once: the folder gives model and inputs
-    model = saving.load_preset_folder(folder, pinned=pinned)
-    inputs = saving.load_demo_inputs(folder)
+    folder, pinned = presets.resolve(args.preset)  # resolve once: the folder gives model and inputs
+    model = presets.load_preset_folder(folder, pinned=pinned)
+    inputs = presets.load_demo_inputs(folder)
     if inputs is None:
         if not hasattr(model, "sample"):
             raise ValueError(f"{args.preset} has no demo inputs and cannot sample; use 'aezoo eval' instead")
@@ -66,7 +67,7 @@ def _cmd_demo(args):
     stored = (model.preset_metadata or {}).get("attribute_vectors") or {}
     attribute = None
     if stored:
-        from aezoo.latent import preset_attribute_vector
+        from aezoo.uses.latent import preset_attribute_vector
 
         name = "Smiling" if "Smiling" in stored else sorted(stored)[0]
         attribute = (name, preset_attribute_vector(model, name))
@@ -79,10 +80,10 @@ def _cmd_demo(args):
 def _cmd_eval(args):
     import json
 
-    from aezoo import data, evaluation, hub, saving
+    from aezoo import data, evaluation, presets
 
-    folder, pinned = hub.resolve(args.preset)
-    model = saving.load_preset_folder(folder, pinned=pinned)
+    folder, pinned = presets.resolve(args.preset)
+    model = presets.load_preset_folder(folder, pinned=pinned)
     meta = model.preset_metadata
     dataset = args.dataset or meta.get("dataset")
     if not dataset:
@@ -97,7 +98,7 @@ def _cmd_eval(args):
 
 
 def _cmd_train(args):
-    from aezoo.recipe import report_json, run_recipe
+    from aezoo.training.recipe import report_json, run_recipe
 
     report = run_recipe(args.recipe, smoke=args.smoke, out_dir=args.out, checkpoint_dir=args.checkpoint_dir,
                         strategy=args.strategy, epochs=args.epochs, verbose=0 if args.quiet else 1)
@@ -107,24 +108,24 @@ def _cmd_train(args):
 
 
 def _cmd_push(args):
-    from aezoo import hub
+    from aezoo import presets
 
-    url = hub.push(args.preset, args.repo, revision=args.revision, private=args.private, endpoint=args.endpoint)
+    url = presets.push(args.preset, args.repo, revision=args.revision, private=args.private, endpoint=args.endpoint)
     print(f"pushed {args.preset} -> {url}")
     return 0
 
 
 def _cmd_pull(args):
-    from aezoo import hub
+    from aezoo import presets
 
-    print(hub.pull(args.preset, revision=args.revision, local_dir=args.local_dir))
+    print(presets.pull(args.preset, revision=args.revision, local_dir=args.local_dir))
     return 0
 
 
 def _cmd_sync(args):
-    from aezoo import hub
+    from aezoo import presets
 
-    status = hub.sync(args.pattern, org=args.org, revision=args.revision, endpoint=args.endpoint,
+    status = presets.sync(args.pattern, org=args.org, revision=args.revision, endpoint=args.endpoint,
                       dry_run=args.dry_run)
     for name, what in status.items():
         print(f"{name:24s} {what}")
@@ -133,8 +134,8 @@ def _cmd_sync(args):
 
 def _cmd_encode(args):
     import aezoo
-    from aezoo import latent
-    from aezoo.finetune import load_inputs
+    from aezoo.uses import latent
+    from aezoo.uses.finetune import load_inputs
 
     model = aezoo.load(args.preset, compile=False)
     x = args.input
@@ -149,7 +150,7 @@ def _cmd_encode(args):
 def _cmd_finetune(args):
     import json
 
-    from aezoo.finetune import finetune
+    from aezoo.uses.finetune import finetune
 
     _, report = finetune(args.preset, args.data, epochs=args.epochs, batch_size=args.batch_size,
                          learning_rate=args.learning_rate, freeze_encoder=args.freeze_encoder, out_dir=args.out,
@@ -162,7 +163,7 @@ def _cmd_finetune(args):
 
 
 def _cmd_export(args):
-    from aezoo.export import export
+    from aezoo.uses.export import export
 
     out = export(args.preset, args.output, format=args.format)
     print(f"wrote {out} ({args.format}: encoder and decoder, signature 'serving_default')")

@@ -8,6 +8,7 @@ file system). A crash or kill leaves at worst a stray ``.tmp-`` file, never a to
 
 import contextlib
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -73,3 +74,19 @@ def atomic_write(path, write, binary=False):
 def atomic_write_text(path, text):
     """Write a text file atomically (UTF-8)."""
     atomic_write(path, lambda f: f.write(text))
+
+
+def replace_dir(src, dst):
+    """Rename ``src`` onto ``dst``; an existing ``dst`` is swapped out, then removed."""
+    if not dst.exists():
+        os.rename(src, dst)
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{dst.name}.old-", dir=dst.parent))
+    os.rename(dst, old / dst.name)
+    try:
+        os.rename(src, dst)
+    except BaseException:
+        os.rename(old / dst.name, dst)
+        raise
+    finally:
+        shutil.rmtree(old, ignore_errors=True)

@@ -1,6 +1,6 @@
 """beta-vae-faces: a beta-VAE (beta = 4) on 64x64 CelebA faces."""
 
-from aezoo.recipe import Recipe, Target
+from aezoo.training.recipe import Recipe, Target
 
 RECIPE = Recipe(
     preset="beta-vae-faces",

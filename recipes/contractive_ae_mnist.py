@@ -1,6 +1,6 @@
 """contractive-ae-mnist: Rifai et al.'s one-layer contractive autoencoder."""
 
-from aezoo.recipe import Recipe, Target
+from aezoo.training.recipe import Recipe, Target
 
 RECIPE = Recipe(
     preset="contractive-ae-mnist",

@@ -1,6 +1,6 @@
 """conv-ae-fashion: a convolutional autoencoder for Fashion-MNIST."""
 
-from aezoo.recipe import Recipe, Target
+from aezoo.training.recipe import Recipe, Target
 
 RECIPE = Recipe(
     preset="conv-ae-fashion",

@@ -1,6 +1,6 @@
 """conv-vae-faces: a 64x64 RGB convolutional VAE on the CelebA 10k subset."""
 
-from aezoo.recipe import Recipe, Target
+from aezoo.training.recipe import Recipe, Target
 
 RECIPE = Recipe(
     preset="conv-vae-faces",

@@ -1,6 +1,6 @@
 """conv-vae-faces-2d: a 64x64 face VAE with a two-number code, for maps of the face plane."""
 
-from aezoo.recipe import Recipe, Target
+from aezoo.training.recipe import Recipe, Target
 
 RECIPE = Recipe(
     preset="conv-vae-faces-2d",

@@ -1,6 +1,6 @@
 """conv-vae-fashion: a convolutional VAE on Fashion-MNIST grey levels."""
 
-from aezoo.recipe import Recipe, Target
+from aezoo.training.recipe import Recipe, Target
 
 RECIPE = Recipe(
     preset="conv-vae-fashion",

@@ -1,6 +1,6 @@
 """conv-vae-fashion-2d: a conv VAE with a 2-d latent, for maps of the latent plane."""
 
-from aezoo.recipe import Recipe, Target
+from aezoo.training.recipe import Recipe, Target
 
 RECIPE = Recipe(
     preset="conv-vae-fashion-2d",

@@ -1,6 +1,6 @@
 """conv-vae-mnist: a small convolutional VAE on dynamically binarised MNIST."""
 
-from aezoo.recipe import Recipe, Target
+from aezoo.training.recipe import Recipe, Target
 
 RECIPE = Recipe(
     preset="conv-vae-mnist",

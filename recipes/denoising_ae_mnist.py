@@ -1,6 +1,6 @@
 """denoising-ae-mnist: removes Gaussian noise (sigma 0.5) from MNIST digits."""
 
-from aezoo.recipe import Recipe, Target
+from aezoo.training.recipe import Recipe, Target
 
 RECIPE = Recipe(
     preset="denoising-ae-mnist",

@@ -1,6 +1,6 @@
 """dense-ae-mnist: Hinton & Salakhutdinov's 784-1000-500-250-30 deep autoencoder."""
 
-from aezoo.recipe import Recipe, Target
+from aezoo.training.recipe import Recipe, Target
 
 RECIPE = Recipe(
     preset="dense-ae-mnist",

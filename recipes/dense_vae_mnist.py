@@ -1,6 +1,6 @@
 """dense-vae-mnist: the IWAE paper's one-stochastic-layer VAE on dynamically binarised MNIST."""
 
-from aezoo.recipe import Recipe, Target
+from aezoo.training.recipe import Recipe, Target
 
 RECIPE = Recipe(
     preset="dense-vae-mnist",

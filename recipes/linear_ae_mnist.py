@@ -1,6 +1,6 @@
 """linear-ae-mnist: the PCA-equivalent autoencoder, 784 -> 30 -> 784."""
 
-from aezoo.recipe import Recipe, Target
+from aezoo.training.recipe import Recipe, Target
 
 RECIPE = Recipe(
     preset="linear-ae-mnist",

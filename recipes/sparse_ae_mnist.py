@@ -1,6 +1,6 @@
 """sparse-ae-mnist: an overcomplete autoencoder kept useful by a KL sparsity penalty."""
 
-from aezoo.recipe import Recipe, Target
+from aezoo.training.recipe import Recipe, Target
 
 RECIPE = Recipe(
     preset="sparse-ae-mnist",

@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 import aezoo
-from aezoo import saving
+from aezoo import presets
 from aezoo.cli import main
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*tf.lite.Interpreter is deprecated")
@@ -20,7 +20,7 @@ def preset(tmp_path_factory):
     keras.utils.set_random_seed(0)
     model = aezoo.build("conv-vae", input_shape=(8, 8, 1), latent_dim=2, filters=(4,), seed=0)
     folder = tmp_path_factory.mktemp("weights") / "tiny-vae"
-    return saving.save_preset(model, folder, preset="tiny-vae",
+    return presets.save_preset(model, folder, preset="tiny-vae",
                               metadata={"dataset": "digits", "split": "test", "metrics": {"psnr": 12.5}})
 
 
@@ -69,7 +69,7 @@ def test_finetune_writes_a_child_preset(preset, tmp_path, capsys):
     assert main(["finetune", str(preset), "--data", str(tmp_path / "x.npy"), "--epochs", "1", "--batch-size", "4",
                  "--out", str(out), "--freeze-encoder", "--quiet"]) == 0
     assert "mse per pixel" in capsys.readouterr().out
-    meta = saving.verify_preset(out)
+    meta = presets.verify_preset(out)
     assert meta["parent"] == "tiny-vae" and meta["finetune"]["freeze_encoder"] is True
     assert main(["finetune", str(preset), "--data", "no-such-dataset", "--out", str(tmp_path / "x")]) == 2
     assert "Unknown dataset" in capsys.readouterr().err

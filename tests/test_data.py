@@ -27,8 +27,8 @@ def isolated(monkeypatch, tmp_path):
     (tmp_path / "cwd").mkdir()
     monkeypatch.setenv("AEZOO_DATA", str(root))
     monkeypatch.setenv("AEZOO_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setattr(data, "DEBIAN_DATASETS", tmp_path / "debian")
-    monkeypatch.setattr(data, "_REPO_ROOT", tmp_path / "repo" / "clone")
+    monkeypatch.setattr("aezoo.data.search.DEBIAN_DATASETS", tmp_path / "debian")
+    monkeypatch.setattr("aezoo.data.search._REPO_ROOT", tmp_path / "repo" / "clone")
     monkeypatch.chdir(tmp_path / "cwd")
     return root
 
@@ -113,7 +113,7 @@ def test_data_roots_order(monkeypatch, tmp_path):
     roots = data.data_roots()
     assert roots[:3] == [first, second, data.DEBIAN_DATASETS]
     assert tmp_path / "repo" / "shared" / "datasets" in roots  # ../shared beside the current dir
-    assert data._REPO_ROOT.parent / "shared" / "datasets" in roots  # ../shared beside the clone
+    assert data.search._REPO_ROOT.parent / "shared" / "datasets" in roots  # ../shared beside the clone
 
 
 # --------------------------------------------------------------------------
@@ -242,8 +242,8 @@ def test_faces_64_from_tar_is_split_by_index_and_cached(isolated, tmp_path, monk
     assert len(cached) == 2 and not any(name.endswith(".tmp") for name in cached)
 
     # second load in a new process (cleared memo) reads the cache, decodes nothing
-    data._load_raw_cached.cache_clear()
-    monkeypatch.setattr(data, "decode_face_jpegs", lambda *a, **k: pytest.fail("decoded again"))
+    data.arrays._load_raw_cached.cache_clear()
+    monkeypatch.setattr("aezoo.data.faces.decode_face_jpegs", lambda *a, **k: pytest.fail("decoded again"))
     np.testing.assert_array_equal(data.load_arrays("faces", image_size=64), x)
 
 
@@ -403,7 +403,7 @@ def test_fixed_binarisation_is_reproducible():
 
 
 def test_corrupt_delegates_to_the_corruption_layer():
-    from aezoo.layers import Corruption
+    from aezoo.models.layers import Corruption
 
     x = np.random.default_rng(0).uniform(size=(20, 8, 8, 1)).astype(np.float32)
     masked = data.corrupt(x, "masking", 0.5, seed=2)

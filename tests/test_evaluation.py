@@ -11,6 +11,7 @@ from sklearn.decomposition import PCA
 
 import aezoo
 from aezoo import evaluation as ev
+from aezoo.evaluation import nll
 
 
 # ----------------------------------------------------------------- fixtures
@@ -121,8 +122,8 @@ def test_log_normal_pieces_match_scipy():
     z, mean, log_var = rng.standard_normal((3, 5, 4))
     expected_prior = scipy.stats.norm.logpdf(z).sum(-1)
     expected_q = scipy.stats.norm.logpdf(z, loc=mean, scale=np.exp(0.5 * log_var)).sum(-1)
-    np.testing.assert_allclose(ev._log_standard_normal(z), expected_prior, rtol=1e-12)
-    np.testing.assert_allclose(ev._log_diag_normal(z, mean, log_var), expected_q, rtol=1e-12)
+    np.testing.assert_allclose(nll._log_standard_normal(z), expected_prior, rtol=1e-12)
+    np.testing.assert_allclose(nll._log_diag_normal(z, mean, log_var), expected_q, rtol=1e-12)
 
 
 def test_binarize_is_seeded_and_idempotent():
@@ -225,7 +226,8 @@ def test_linear_probe_separable_and_random_labels():
 
 # ------------------------------------------------------------------ evaluate
 COMMON_KEYS = {"mse_per_pixel", "squared_error_per_image", "psnr", "ssim",
-               "pca_mse_per_pixel", "pca_squared_error_per_image", "linear_probe_accuracy", "protocol"}
+               "pca_mse_per_pixel", "pca_squared_error_per_image", "linear_probe_accuracy",
+               "raw_pixel_probe_accuracy", "protocol"}
 
 
 def test_evaluate_autoencoder_keys_and_protocol(digits):
@@ -234,6 +236,9 @@ def test_evaluate_autoencoder_keys_and_protocol(digits):
     results = ev.evaluate(ae, x_test, x_train, y_train, y_test, max_examples=100)
     assert set(results) == COMMON_KEYS
     assert results["mse_per_pixel"] == pytest.approx(ev.mse_per_pixel(x_test[:100], ae.reconstruct(x_test[:100])))
+    # the raw-pixel bar is the same probe on the pixels of the same examples
+    assert results["raw_pixel_probe_accuracy"] == ev.linear_probe(x_train, y_train, x_test[:100], y_test[:100])
+    assert results["raw_pixel_probe_accuracy"] > 0.6  # far above chance (0.1) even on binarised 8x8 digits
     protocol = results["protocol"]
     assert protocol["n_examples"] == 100 and protocol["split"] == "test"
     assert protocol["ssim_window"].startswith("7x7") and protocol["pca_components"] == 2

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import aezoo
-from aezoo import saving
-from aezoo.export import export
+from aezoo import presets
+from aezoo.uses.export import export
 
 tf = pytest.importorskip("tensorflow")
 pytestmark = pytest.mark.filterwarnings("ignore:.*tf.lite.Interpreter is deprecated")
@@ -79,7 +79,7 @@ def test_export_matches_encode_and_decode(models, tmp_path, arch, fmt):
 
 
 def test_export_from_a_preset_folder_carries_its_terms(models, tmp_path):
-    folder = saving.save_preset(models["conv-vae"], tmp_path / "tiny-faces", preset="tiny-faces",
+    folder = presets.save_preset(models["conv-vae"], tmp_path / "tiny-faces", preset="tiny-faces",
                                 metadata={"dataset": "faces", "license": "other"})
     out = export(folder, tmp_path / "served", format="savedmodel")
     desc = json.loads((out / "export.json").read_text())
@@ -98,7 +98,7 @@ def test_bad_format_and_existing_folder(models, tmp_path):
 
 
 def test_failed_export_leaves_nothing(models, tmp_path, monkeypatch):
-    from aezoo import export as export_module
+    from aezoo.uses import export as export_module
 
     old = export(models["dense-ae"], tmp_path / "served")  # an earlier export survives a failed one
 

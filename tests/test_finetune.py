@@ -5,15 +5,15 @@ import pytest
 from PIL import Image
 
 import aezoo
-from aezoo import data, hub, saving
-from aezoo.finetune import conform_images, finetune, load_inputs
+from aezoo import data, presets
+from aezoo.uses.finetune import conform_images, finetune, load_inputs
 
 PARENT = "conv-vae-faces"
 
 
 def _bundled(name):
-    root = hub.bundled_weights_dir()
-    return root is not None and (root / name / saving.METADATA_FILE).is_file()
+    root = presets.bundled_weights_dir()
+    return root is not None and (root / name / presets.METADATA_FILE).is_file()
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +33,7 @@ def parent(tmp_path_factory):
 
     keras.utils.set_random_seed(0)
     model = aezoo.build("conv-vae", input_shape=(64, 64, 3), latent_dim=8, filters=(8, 16), seed=0)
-    return saving.save_preset(model, tmp_path_factory.mktemp("weights") / PARENT, preset=PARENT)
+    return presets.save_preset(model, tmp_path_factory.mktemp("weights") / PARENT, preset=PARENT)
 
 
 def test_finetune_on_olivetti_lowers_their_error(parent, olivetti, tmp_path):
@@ -44,12 +44,12 @@ def test_finetune_on_olivetti_lowers_their_error(parent, olivetti, tmp_path):
     assert len(report["loss"]) == 3 and np.all(np.isfinite(report["loss"]))
 
     folder = tmp_path / "conv-vae-olivetti"
-    meta = saving.verify_preset(folder)
+    meta = presets.verify_preset(folder)
     assert meta["preset"] == "conv-vae-olivetti" and meta["parent"] == PARENT and meta["dataset"] == "custom"
     assert meta["metrics"]["mse_per_pixel_after_finetune"] == pytest.approx(report["mse_after"])
     assert meta["metrics"]["mse_per_pixel_before_finetune"] == pytest.approx(report["mse_before"])
     assert meta["license"] == "other" and "non-commercial" in meta["terms"]  # CelebA-derived stays so
-    card = (folder / saving.CARD_FILE).read_text()
+    card = (folder / presets.CARD_FILE).read_text()
     assert f"fine-tune of `{PARENT}`" in card and "non-commercial research only" in card
     assert 'license: "other"' in card
 
@@ -62,7 +62,7 @@ def test_freeze_encoder_trains_only_the_decoder(tmp_path):
 
     keras.utils.set_random_seed(0)
     model = aezoo.build("conv-vae", input_shape=(8, 8, 1), latent_dim=2, filters=(4,), seed=0)
-    parent = saving.save_preset(model, tmp_path / "tiny", preset="tiny",
+    parent = presets.save_preset(model, tmp_path / "tiny", preset="tiny",
                                 metadata={"dataset": "mnist", "license": "cc-by-sa-3.0"})
     images = tmp_path / "photos"
     images.mkdir()
@@ -80,7 +80,7 @@ def test_freeze_encoder_trains_only_the_decoder(tmp_path):
     assert tuned.encoder.trainable  # whole again after fine-tuning
     assert report["freeze_encoder"] and report["examples"] == 9 and report["validation_examples"] == 3
     assert {"val_mse_before", "val_mse_after"} <= set(report)
-    meta = saving.read_metadata(tmp_path / "tiny-ft")
+    meta = presets.read_metadata(tmp_path / "tiny-ft")
     assert meta["license"] == "cc-by-sa-3.0" and "terms" not in meta  # the parent's licence, unrestricted
     assert "--freeze-encoder" in meta["reproduce"] and str(images) in meta["reproduce"]
     assert tuned.preset_metadata["preset"] == "tiny-ft"
@@ -94,7 +94,7 @@ def test_a_dataset_name_and_a_model_object(tmp_path):
     except FileNotFoundError as e:
         pytest.skip(f"Olivetti faces not available: {e}")
     assert tuned is model and report["dataset"] == "olivetti" and report["examples"] == 16
-    meta = saving.read_metadata(tmp_path / "dense-ae-olivetti")
+    meta = presets.read_metadata(tmp_path / "dense-ae-olivetti")
     assert meta["parent"] == model.name and meta["dataset"] == "olivetti"
     assert meta["license"] == "other" and "olivetti" in meta["terms"]  # the fine-tuning data's own terms
 

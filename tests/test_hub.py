@@ -26,7 +26,7 @@ from huggingface_hub import constants
 from huggingface_hub.utils import _detect_agent, disable_progress_bars, enable_progress_bars
 
 import aezoo
-from aezoo import hub, presets, saving
+from aezoo import presets
 
 ORG_REPO = "org/tiny"
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
@@ -87,7 +87,7 @@ def tiny(tmp_path_factory):
     """(folder, model, x): one small saved preset, shared read-only by this module."""
     model = aezoo.build("dense-ae", input_shape=(8, 8, 1), latent_dim=4, hidden_units=(16,))
     x = np.random.default_rng(0).random((4, 8, 8, 1), dtype="float32")
-    folder = saving.save_preset(model, tmp_path_factory.mktemp("presets") / "tiny", preset="tiny",
+    folder = presets.save_preset(model, tmp_path_factory.mktemp("presets") / "tiny", preset="tiny",
                                 metadata={"dataset": "mnist", "metrics": {"mse_per_pixel": 0.02, "squared_error_per_image": 15.7}},
                                 demo_inputs=x[:2])
     return folder, model, x
@@ -97,7 +97,7 @@ def tiny(tmp_path_factory):
 def empty_bundle(monkeypatch, tmp_path):
     root = tmp_path / "weights"
     root.mkdir()
-    monkeypatch.setattr(hub, "bundled_weights_dir", lambda: root)
+    monkeypatch.setattr("aezoo.presets.loader.bundled_weights_dir", lambda: root)
     return root
 
 
@@ -152,7 +152,7 @@ def test_preset_table_reads_bundled_metadata(tiny, empty_bundle):
 
 
 def test_bundled_weights_dir_in_a_checkout():
-    root = hub.bundled_weights_dir()
+    root = presets.bundled_weights_dir()
     assert root is not None and root.name in ("weights", "_weights") and root.is_dir()
 
 
@@ -160,9 +160,9 @@ def test_bundled_weights_dir_in_a_checkout():
 def test_load_from_folder_and_bundled_preset_name(tiny, empty_bundle):
     folder, model, x = tiny
     for source in (folder, str(folder)):
-        assert_same_model(hub.load(source), model, x)
+        assert_same_model(presets.load(source), model, x)
     shutil.copytree(folder, empty_bundle / "dense-ae-mnist")
-    loaded = hub.load("dense-ae-mnist")
+    loaded = presets.load("dense-ae-mnist")
     assert_same_model(loaded, model, x)
     assert loaded.compiled and loaded.preset_metadata["preset"] == "tiny"
 
@@ -170,10 +170,10 @@ def test_load_from_folder_and_bundled_preset_name(tiny, empty_bundle):
 def test_hf_uri_and_pull_resolve_from_offline_cache(tiny, offline):
     folder, model, x = tiny
     snapshot = put_in_cache(offline, ORG_REPO, folder)
-    assert_same_model(hub.load(f"hf://{ORG_REPO}"), model, x)
-    assert_same_model(hub.load(f"hf://{ORG_REPO}@main"), model, x)
-    assert hub.pull(f"hf://{ORG_REPO}") == snapshot
-    assert hub.pull(ORG_REPO) == hub.pull(f"hf://{ORG_REPO}@main") == snapshot
+    assert_same_model(presets.load(f"hf://{ORG_REPO}"), model, x)
+    assert_same_model(presets.load(f"hf://{ORG_REPO}@main"), model, x)
+    assert presets.pull(f"hf://{ORG_REPO}") == snapshot
+    assert presets.pull(ORG_REPO) == presets.pull(f"hf://{ORG_REPO}@main") == snapshot
     # Keras's own loader reads the same layout from the same cache
     assert_same_model(keras.saving.load_model(f"hf://{ORG_REPO}"), model, x)
 
@@ -181,41 +181,41 @@ def test_hf_uri_and_pull_resolve_from_offline_cache(tiny, offline):
 def test_preset_name_falls_back_to_the_cache(tiny, offline, empty_bundle):
     folder, model, x = tiny
     put_in_cache(offline, presets.get_preset("dense-ae-mnist").hf_repo, folder)
-    assert_same_model(hub.load("dense-ae-mnist"), model, x)
+    assert_same_model(presets.load("dense-ae-mnist"), model, x)
 
 
 def test_missing_everywhere_says_what_was_tried(offline, empty_bundle):
-    with pytest.raises(hub.PresetNotFoundError) as info:
-        hub.load("conv-vae-faces")
+    with pytest.raises(presets.PresetNotFoundError) as info:
+        presets.load("conv-vae-faces")
     message = str(info.value)
     for step in ("1. bundled weights", "2. Hugging Face cache", "3. Hugging Face Hub", "aezoo/conv-vae-faces",
                  "pull('conv-vae-faces')"):
         assert step in message
-    with pytest.raises(hub.PresetNotFoundError, match="not cached"):
-        hub.pull("hf://org/absent")
+    with pytest.raises(presets.PresetNotFoundError, match="not cached"):
+        presets.pull("hf://org/absent")
 
 
 def test_unknown_name_gets_close_matches(empty_bundle):
     with pytest.raises(ValueError, match="Did you mean: conv-vae-faces"):
-        hub.load("conv-vae-face")
+        presets.load("conv-vae-face")
     with pytest.raises(FileNotFoundError):
-        hub.load(empty_bundle / "absent")
+        presets.load(empty_bundle / "absent")
 
 
 def test_tampered_cache_and_pinned_hash_are_refused(tiny, offline, empty_bundle, monkeypatch):
     snapshot = put_in_cache(offline, ORG_REPO, tiny[0])
-    blob = (snapshot / saving.WEIGHTS_FILE).resolve()
+    blob = (snapshot / presets.WEIGHTS_FILE).resolve()
     data = bytearray(blob.read_bytes())
     data[len(data) // 2] ^= 0x01
     blob.write_bytes(bytes(data))
-    with pytest.raises(saving.ChecksumError, match="model.weights.h5: sha256 mismatch"):
-        hub.load(f"hf://{ORG_REPO}")
+    with pytest.raises(presets.ChecksumError, match="model.weights.h5: sha256 mismatch"):
+        presets.load(f"hf://{ORG_REPO}")
 
     shutil.copytree(tiny[0], empty_bundle / "dense-ae-mnist")
     pinned = dataclasses.replace(presets.get_preset("dense-ae-mnist"), weights_sha256="0" * 64)
     monkeypatch.setitem(presets.PRESETS, "dense-ae-mnist", pinned)
-    with pytest.raises(saving.ChecksumError, match="pinned"):
-        hub.load("dense-ae-mnist")
+    with pytest.raises(presets.ChecksumError, match="pinned"):
+        presets.load("dense-ae-mnist")
 
 
 # ------------------------------------------------------------------- fake Hub
@@ -380,7 +380,7 @@ def local_files(folder):
 # ------------------------------------------------------------------------ push
 def test_push_sends_every_file_byte_for_byte(tiny, fake_hub):
     folder = tiny[0]
-    info = hub.push(folder, ORG_REPO, token="hf_test", endpoint=fake_hub.url)
+    info = presets.push(folder, ORG_REPO, token="hf_test", endpoint=fake_hub.url)
     remote = fake_hub.repos[ORG_REPO]
     assert info.oid == remote["head"]
     assert {k: v for k, v in remote["files"].items() if k != ".gitattributes"} == local_files(folder)
@@ -390,7 +390,7 @@ def test_push_sends_every_file_byte_for_byte(tiny, fake_hub):
     paths = [p for _, p in fake_hub.requests]
     assert paths[0] == "/api/repos/create" and f"/api/models/{ORG_REPO}/preupload/main" in paths
     # pushing again is fine (the repo exists: 409 is accepted)
-    hub.push(folder, ORG_REPO, token="hf_test", endpoint=fake_hub.url)
+    presets.push(folder, ORG_REPO, token="hf_test", endpoint=fake_hub.url)
     assert len(fake_hub.commits) == 2
 
 
@@ -398,13 +398,13 @@ def test_push_through_lfs_uploads_the_weights_with_put(tiny, fake_hub, monkeypat
     monkeypatch.setattr(constants, "HF_HUB_DISABLE_XET", True)  # the plain LFS protocol
     fake_hub.lfs_suffixes = (".h5", ".npy")
     folder = tiny[0]
-    hub.push(folder, ORG_REPO, token="hf_test", endpoint=fake_hub.url)
-    weights = (folder / saving.WEIGHTS_FILE).read_bytes()
+    presets.push(folder, ORG_REPO, token="hf_test", endpoint=fake_hub.url)
+    weights = (folder / presets.WEIGHTS_FILE).read_bytes()
     assert fake_hub.lfs[hashlib.sha256(weights).hexdigest()] == weights
     assert ("PUT", f"/lfs-upload/{hashlib.sha256(weights).hexdigest()}") in fake_hub.requests
     (_, items), = fake_hub.commits
     lfs_paths = {i["value"]["path"] for i in items if i["key"] == "lfsFile"}
-    assert lfs_paths == {saving.WEIGHTS_FILE, saving.DEMO_FILE}
+    assert lfs_paths == {presets.WEIGHTS_FILE, presets.DEMO_FILE}
     assert {k: v for k, v in fake_hub.repos[ORG_REPO]["files"].items() if k != ".gitattributes"} \
         == local_files(folder)
 
@@ -413,22 +413,22 @@ def test_sync_uploads_only_changed_presets(tiny, fake_hub, tmp_path):
     root = tmp_path / "weights"
     for name in ("dense-ae-mnist", "linear-ae-mnist", "sparse-ae-mnist"):
         shutil.copytree(tiny[0], root / name)
-    hub.push(root / "dense-ae-mnist", "org/dense-ae-mnist", token="hf_test", endpoint=fake_hub.url)
+    presets.push(root / "dense-ae-mnist", "org/dense-ae-mnist", token="hf_test", endpoint=fake_hub.url)
     fake_hub.create("org/sparse-ae-mnist")  # a repo without metadata.json
     kwargs = {"org": "org", "weights_dir": root, "token": "hf_test", "endpoint": fake_hub.url}
     names = ["dense-ae-mnist", "linear-ae-mnist", "sparse-ae-mnist", "conv-vae-faces"]
 
-    assert hub.sync(names, dry_run=True, **kwargs) == {
+    assert presets.sync(names, dry_run=True, **kwargs) == {
         "dense-ae-mnist": "unchanged", "linear-ae-mnist": "would upload", "sparse-ae-mnist": "would upload",
         "conv-vae-faces": "no local weights"}
     assert len(fake_hub.commits) == 1
-    assert hub.sync(names, **kwargs) == {
+    assert presets.sync(names, **kwargs) == {
         "dense-ae-mnist": "unchanged", "linear-ae-mnist": "uploaded", "sparse-ae-mnist": "uploaded",
         "conv-vae-faces": "no local weights"}
     assert [repo for repo, _ in fake_hub.commits] == ["org/dense-ae-mnist", "org/linear-ae-mnist",
                                                       "org/sparse-ae-mnist"]
-    saving.write_model_card(root / "linear-ae-mnist", "# a new card\n")  # one file changes
-    assert hub.sync("*-ae-mnist", **kwargs) == {
+    presets.write_model_card(root / "linear-ae-mnist", "# a new card\n")  # one file changes
+    assert presets.sync("*-ae-mnist", **kwargs) == {
         "contractive-ae-mnist": "no local weights", "dense-ae-mnist": "unchanged",
         "denoising-ae-mnist": "no local weights", "linear-ae-mnist": "uploaded",
         "sparse-ae-mnist": "unchanged"}

@@ -6,7 +6,7 @@ from PIL import Image
 from sklearn.datasets import load_digits
 
 import aezoo
-from aezoo import latent
+from aezoo.uses import latent
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ import pytest
 from PIL import Image
 
 import aezoo
-from aezoo import latent, plots
+from aezoo.uses import latent, plots
 
 
 def _check_png(path, min_size=(100, 60)):

@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 
 import aezoo
-from aezoo import data, latent, saving
+from aezoo import data, presets
+from aezoo.uses import latent
 from aezoo.presets import PRESETS
-from aezoo.recipe import list_recipes, load_recipe, run_recipe
+from aezoo.training.recipe import list_recipes, load_recipe, run_recipe
 
 
 def test_every_preset_has_a_recipe_with_the_same_model():
@@ -41,7 +42,7 @@ def test_recipe_smoke(preset, tmp_path):
         assert latent.preset_attribute_vector(model, name).shape == (model.latent_dim,)
         assert 0 < model.preset_metadata["attribute_vectors"][name]["examples_each"] <= recipe.attribute_examples
     if recipe.demo_inputs == "faces":  # demos start from redistributable faces, never CelebA
-        np.testing.assert_array_equal(saving.load_demo_inputs(tmp_path / preset),
+        np.testing.assert_array_equal(presets.load_demo_inputs(tmp_path / preset),
                                       data.demo_faces(model.data_shape[0])[0])
     training = model.preset_metadata["training"]
     assert {"backend", "device", "command", "keras"} <= set(training) and training["seconds"] >= 0

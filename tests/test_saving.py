@@ -10,7 +10,7 @@ import keras
 import yaml
 
 import aezoo
-from aezoo import saving
+from aezoo import presets
 from aezoo.evaluation import PROTOCOL
 
 METADATA = {"dataset": "mnist", "split": "test", "metrics": {"mse_per_pixel": 0.0123, "psnr": 19.1},
@@ -29,7 +29,7 @@ def trained():
 @pytest.fixture
 def preset(trained, tmp_path):
     model, x = trained
-    return saving.save_preset(model, tmp_path / "weights" / "tiny", preset="tiny", metadata=METADATA,
+    return presets.save_preset(model, tmp_path / "weights" / "tiny", preset="tiny", metadata=METADATA,
                               demo_inputs=x[:3])
 
 
@@ -41,12 +41,12 @@ def flip_one_byte(path):
 
 def test_round_trip_gives_the_same_compiled_model(trained, preset):
     model, x = trained
-    loaded = saving.load_preset_folder(preset)
+    loaded = presets.load_preset_folder(preset)
     np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-6)
     assert loaded.compiled and loaded.optimizer is not None
     assert loaded.preset_metadata["preset"] == "tiny"
-    assert not saving.load_preset_folder(preset, compile=False).compiled
-    np.testing.assert_array_equal(saving.load_demo_inputs(preset), x[:3])
+    assert not presets.load_preset_folder(preset, compile=False).compiled
+    np.testing.assert_array_equal(presets.load_demo_inputs(preset), x[:3])
 
 
 def test_folder_layout_and_manifest(trained, preset):
@@ -84,7 +84,7 @@ def test_model_card_has_the_hub_header_and_metrics(preset):
     assert header["tags"] == ["aezoo", "autoencoder", "dense-ae"] and header["datasets"] == ["ylecun/mnist"]
     assert "| mse_per_pixel | 0.0123 |" in text and "git checkout abc123" in text
     assert "python recipes/tiny.py" in text and "non-commercial" not in text
-    faces = saving.model_card({**json.loads((preset / "metadata.json").read_text()), "dataset": "faces"})
+    faces = presets.model_card({**json.loads((preset / "metadata.json").read_text()), "dataset": "faces"})
     assert yaml.safe_load(faces.split("---")[1])["license"] == "other"
     assert yaml.safe_load(faces.split("---")[1])["license_name"] == "faces-research-only"
     assert "non-commercial research only" in faces
@@ -97,29 +97,29 @@ def test_crash_mid_write_leaves_no_preset_and_no_half_files(trained, tmp_path, m
     def crash(metadata):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(saving, "model_card", crash)  # config and weights are written by then
+    monkeypatch.setattr("aezoo.presets.folder.model_card", crash)  # config and weights are written by then
     with pytest.raises(RuntimeError, match="disk full"):
-        saving.save_preset(model, root / "tiny", preset="tiny")
+        presets.save_preset(model, root / "tiny", preset="tiny")
     assert list(root.iterdir()) == []
 
     monkeypatch.undo()
-    saving.save_preset(model, root / "tiny", preset="tiny", metadata=METADATA)
+    presets.save_preset(model, root / "tiny", preset="tiny", metadata=METADATA)
     before = {p.name: p.read_bytes() for p in (root / "tiny").iterdir()}
-    monkeypatch.setattr(saving, "model_card", crash)
+    monkeypatch.setattr("aezoo.presets.folder.model_card", crash)
     with pytest.raises(RuntimeError):
-        saving.save_preset(model, root / "tiny", preset="tiny")
+        presets.save_preset(model, root / "tiny", preset="tiny")
     assert [p.name for p in root.iterdir()] == ["tiny"]  # the old preset, intact
     assert {p.name: p.read_bytes() for p in (root / "tiny").iterdir()} == before
 
 
 def test_overwrite_replaces_the_whole_folder(trained, preset):
     model, _ = trained
-    saving.save_preset(model, preset, preset="tiny")  # no demo inputs this time
+    presets.save_preset(model, preset, preset="tiny")  # no demo inputs this time
     assert not (preset / "demo_inputs.npy").exists()
     assert [p.name for p in preset.parent.iterdir()] == ["tiny"]
-    saving.verify_preset(preset)
+    presets.verify_preset(preset)
     with pytest.raises(FileExistsError):
-        saving.save_preset(model, preset, preset="tiny", overwrite=False)
+        presets.save_preset(model, preset, preset="tiny", overwrite=False)
 
 
 @pytest.mark.parametrize("damage, expected", [
@@ -129,45 +129,45 @@ def test_overwrite_replaces_the_whole_folder(trained, preset):
 ])
 def test_damaged_weights_are_refused_before_anything_loads(preset, monkeypatch, damage, expected):
     damage(preset / "model.weights.h5")
-    with pytest.raises(saving.ChecksumError, match=expected) as info:
-        saving.verify_preset(preset)
+    with pytest.raises(presets.ChecksumError, match=expected) as info:
+        presets.verify_preset(preset)
     assert isinstance(info.value, ValueError) and len(info.value.problems) == 1
 
     def must_not_run(*args, **kwargs):
         raise AssertionError("deserialised a preset that failed verification")
 
     monkeypatch.setattr(keras.saving, "deserialize_keras_object", must_not_run)
-    with pytest.raises(saving.ChecksumError, match=expected):
-        saving.load_preset_folder(preset)
+    with pytest.raises(presets.ChecksumError, match=expected):
+        presets.load_preset_folder(preset)
 
 
 def test_verification_catches_other_damage(preset):
-    saving.verify_preset(preset)
-    with pytest.raises(saving.ChecksumError, match="model.weights.h5: sha256 pinned in aezoo is 0000"):
-        saving.verify_preset(preset, pinned={"model.weights.h5": "0" * 64})
+    presets.verify_preset(preset)
+    with pytest.raises(presets.ChecksumError, match="model.weights.h5: sha256 pinned in aezoo is 0000"):
+        presets.verify_preset(preset, pinned={"model.weights.h5": "0" * 64})
     flip_one_byte(preset / "README.md")
-    with pytest.raises(saving.ChecksumError, match="README.md: sha256 mismatch"):
-        saving.verify_preset(preset)
+    with pytest.raises(presets.ChecksumError, match="README.md: sha256 mismatch"):
+        presets.verify_preset(preset)
     (preset / "metadata.json").unlink()
-    with pytest.raises(saving.ChecksumError, match="metadata.json: missing"):
-        saving.verify_preset(preset)
+    with pytest.raises(presets.ChecksumError, match="metadata.json: missing"):
+        presets.verify_preset(preset)
 
 
 def test_write_model_card_keeps_the_manifest_true(preset):
-    saving.write_model_card(preset, "# new card\n")
+    presets.write_model_card(preset, "# new card\n")
     assert (preset / "README.md").read_text() == "# new card\n"
-    saving.verify_preset(preset)
-    saving.write_model_card(preset)  # regenerated from metadata
+    presets.verify_preset(preset)
+    presets.write_model_card(preset)  # regenerated from metadata
     assert (preset / "README.md").read_text().startswith("---\nlibrary_name:")
-    saving.verify_preset(preset)
+    presets.verify_preset(preset)
 
 
 def test_demo_inputs_must_match_the_model(trained, tmp_path):
     model, x = trained
     with pytest.raises(ValueError, match=r"shape \(n, 8, 8, 1\)"):
-        saving.save_preset(model, tmp_path / "p", preset="p", demo_inputs=x[:, :4])
+        presets.save_preset(model, tmp_path / "p", preset="p", demo_inputs=x[:, :4])
     with pytest.raises(ValueError, match="float"):
-        saving.save_preset(model, tmp_path / "p", preset="p", demo_inputs=(x * 255).astype("uint8"))
+        presets.save_preset(model, tmp_path / "p", preset="p", demo_inputs=(x * 255).astype("uint8"))
     assert not (tmp_path / "p").exists()
 
 
@@ -178,5 +178,5 @@ def test_demo_inputs_must_match_the_model(trained, tmp_path):
 def test_other_families_round_trip(tmp_path, architecture, config):
     model = aezoo.build(architecture, input_shape=(8, 8, 1), **config)
     x = np.random.default_rng(1).random((4, 8, 8, 1), dtype="float32")
-    loaded = saving.load_preset_folder(saving.save_preset(model, tmp_path / "p", preset="p"))
+    loaded = presets.load_preset_folder(presets.save_preset(model, tmp_path / "p", preset="p"))
     np.testing.assert_allclose(loaded.encode(x), model.encode(x), rtol=1e-6)

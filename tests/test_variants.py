@@ -8,7 +8,7 @@ from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
 
 import aezoo
-from aezoo.layers import (
+from aezoo.models.layers import (
     Corruption, bernoulli_kl_sparsity, dense_stack_jacobian_sq_norm,
     dense_stack_jacobian_sq_norm_estimate, gaussian_kl,
 )

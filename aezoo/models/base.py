@@ -11,7 +11,7 @@ checks with clear errors, default compilation, and ``fit(x)`` with the input as 
 import numpy as np
 import keras
 
-from aezoo.losses import ReconstructionLoss
+from aezoo.models.losses import ReconstructionLoss
 
 
 class Autoencoder(keras.Model):

@@ -4,7 +4,7 @@ import keras
 
 from aezoo.models.base import Autoencoder, check_input_shape, check_latent_size
 from aezoo.models.blocks import check_conv_shape, conv_decoder, conv_encoder_body
-from aezoo.registry import register_architecture
+from aezoo.models.registry import register_architecture
 
 
 @keras.saving.register_keras_serializable(package="aezoo")

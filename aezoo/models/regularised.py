@@ -8,9 +8,9 @@ keeps it from learning the identity.
 import keras
 from keras import ops
 
-from aezoo.layers import Corruption, SparsityPenalty, contractive_penalty
+from aezoo.models.layers import Corruption, SparsityPenalty, contractive_penalty
 from aezoo.models.dense import DenseAutoencoder
-from aezoo.registry import register_architecture
+from aezoo.models.registry import register_architecture
 
 _DENSE_KEYS = DenseAutoencoder.config_keys
 

@@ -11,11 +11,11 @@ import numpy as np
 import keras
 from keras import ops
 
-from aezoo.layers import KLDivergence, LikelihoodLoss, Sampling, gaussian_kl
-from aezoo.losses import LIKELIHOODS
+from aezoo.models.layers import KLDivergence, LikelihoodLoss, Sampling, gaussian_kl
+from aezoo.models.losses import LIKELIHOODS
 from aezoo.models.base import Autoencoder, check_input_shape
 from aezoo.models.blocks import check_conv_shape, conv_decoder, conv_encoder_body, dense_decoder, dense_encoder_body
-from aezoo.registry import register_architecture
+from aezoo.models.registry import register_architecture
 
 
 class VariationalAutoencoder(Autoencoder):

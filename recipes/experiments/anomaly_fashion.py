@@ -2,7 +2,7 @@
 
 Run: ``python recipes/experiments/anomaly_fashion.py --held-out 7`` (7 = sneaker).
 Trains a conv-ae on the nine normal classes of the train split, then scores the test
-split with ``aezoo.latent.anomaly_score`` (reconstruction MSE) and reports the AUROC of
+split with ``aezoo.uses.latent.anomaly_score`` (reconstruction MSE) and reports the AUROC of
 held-out-class test images against normal test images, and the detection rate at a
 threshold fitted as the 99% quantile of normal training scores.
 """
@@ -14,7 +14,8 @@ import keras
 import numpy as np
 
 import aezoo
-from aezoo import data, latent
+from aezoo import data
+from aezoo.uses import latent
 from aezoo.training import train
 
 CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]

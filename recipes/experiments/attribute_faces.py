@@ -3,7 +3,7 @@
 Run: ``python recipes/experiments/attribute_faces.py --attribute Smiling -o weights/figures/smile_vector.png``.
 The face presets store attribute vectors computed by their recipe exactly as the seeds
 teach: mean code of 20 smiling minus 20 non-smiling CelebA training faces
-(``aezoo.latent.attribute_vector``). This script adds the stored vector with strengths
+(``aezoo.uses.latent.attribute_vector``). This script adds the stored vector with strengths
 0..+3 to the codes of the demo faces (``aezoo.data.demo_faces``: NASA's public-domain
 astronaut portrait and AT&T's Olivetti faces), so the figure holds no CelebA pixel.
 """
@@ -13,7 +13,8 @@ import argparse
 import numpy as np
 
 import aezoo
-from aezoo import data, latent, plots
+from aezoo import data
+from aezoo.uses import latent, plots
 
 
 def main(argv=None):

@@ -1,7 +1,7 @@
 """Compression: a preset's quantised latents against JPEG at a similar size.
 
 Run: ``python recipes/experiments/compression.py conv-ae-fashion --bits 8 --examples 1000``.
-Encodes test images with ``aezoo.latent.compress`` (uniform ``bits``-bit latents plus a
+Encodes test images with ``aezoo.uses.latent.compress`` (uniform ``bits``-bit latents plus a
 19-byte header per batch), decodes them, and reports bytes per image and PSNR. JPEG
 (Pillow, 4:2:0 off, no optimisation of tables) is run at every quality 1..95 and the
 quality whose mean size is closest to the latent codes' is reported beside it, as well
@@ -17,8 +17,9 @@ import numpy as np
 from PIL import Image
 
 import aezoo
-from aezoo import data, evaluation, latent, saving
-from aezoo.hub import resolve
+from aezoo import data, evaluation, presets
+from aezoo.uses import latent
+from aezoo.presets import resolve
 
 
 def jpeg_round_trip(x, quality):
@@ -51,7 +52,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     model = aezoo.load(args.preset)
-    meta = saving.read_metadata(resolve(args.preset)[0])
+    meta = presets.read_metadata(resolve(args.preset)[0])
     x = data.load_arrays(meta["dataset"], "test", meta.get("image_size"))[: args.examples]
     blob = latent.compress(model, x, bits=args.bits)
     restored = latent.decompress(model, blob)

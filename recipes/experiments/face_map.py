@@ -12,7 +12,8 @@ import argparse
 import numpy as np
 
 import aezoo
-from aezoo import data, evaluation, plots
+from aezoo import data, evaluation
+from aezoo.uses import plots
 
 ATTRIBUTES = ("Male", "Smiling", "Young")
 

@@ -7,8 +7,9 @@ For a 2-d latent both panels are exact; for larger latents the codes are PCA-pro
 import argparse
 
 import aezoo
-from aezoo import data, plots, saving
-from aezoo.hub import resolve
+from aezoo import data, presets
+from aezoo.uses import plots
+from aezoo.presets import resolve
 
 FASHION = ["T-shirt", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Boot"]
 
@@ -20,7 +21,7 @@ def main(argv=None):
     parser.add_argument("-o", "--output", default="latent-map.png")
     args = parser.parse_args(argv)
     model = aezoo.load(args.preset)
-    meta = saving.read_metadata(resolve(args.preset)[0])
+    meta = presets.read_metadata(resolve(args.preset)[0])
     x, y = data.load_arrays(meta["dataset"], "test", meta.get("image_size"), with_labels=True)
     names = FASHION if meta["dataset"] == "fashion_mnist" else None
     plots.latent_map(model, x[: args.examples], y[: args.examples], args.output, class_names=names)

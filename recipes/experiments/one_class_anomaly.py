@@ -26,7 +26,8 @@ import keras
 import numpy as np
 
 import aezoo
-from aezoo import data, latent
+from aezoo import data
+from aezoo.uses import latent
 from aezoo.io import atomic_write_text
 
 ANCHORS = {

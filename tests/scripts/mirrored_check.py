@@ -20,7 +20,7 @@ x = np.random.default_rng(0).uniform(size=(16, *config["input_shape"])).astype("
 if name.endswith("vae"):
     x = (x > 0.5).astype("float32")
     # each replica draws its own z noise; take z = mean so the reduction is compared exactly
-    aezoo.layers.Sampling.call = lambda self, inputs, training=None: inputs[0]
+    aezoo.models.layers.Sampling.call = lambda self, inputs, training=None: inputs[0]
 
 
 def results(strategy):

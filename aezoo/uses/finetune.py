@@ -3,13 +3,13 @@
 ``finetune`` loads the parent (``aezoo.load``), brings the data to the parent's input
 shape (resize, grayscale <-> RGB), optionally freezes the encoder, trains, measures the
 reconstruction MSE on the fine-tuning data before and after, and with ``out_dir``
-writes a preset folder (``aezoo.saving.save_preset``) whose metadata names the parent
+writes a preset folder (``aezoo.presets.save_preset``) whose metadata names the parent
 and whose model card says it is a fine-tune of it, under the parent's licence terms:
 weights derived from CelebA stay non-commercial research only, whatever data they are
 fine-tuned on.
 
 Example:
-    >>> from aezoo.finetune import finetune
+    >>> from aezoo.uses.finetune import finetune
     >>> model, report = finetune("conv-vae-faces", "my_photos/", epochs=5, out_dir="weights/my-faces")
     >>> report["mse_before"], report["mse_after"]
     >>> model = aezoo.load("weights/my-faces")
@@ -50,7 +50,7 @@ def finetune(preset_or_model, data, *, epochs=5, batch_size=32, learning_rate=1e
 
     import aezoo
     from aezoo import data as aedata
-    from aezoo import saving
+    from aezoo import presets
 
     for name, value in (("epochs", epochs), ("batch_size", batch_size)):
         if not isinstance(value, (int, np.integer)) or value <= 0:
@@ -106,7 +106,7 @@ def finetune(preset_or_model, data, *, epochs=5, batch_size=32, learning_rate=1e
     if out_dir is not None:
         folder = save_finetuned(model, out_dir, report, parent_meta, data)
         report["out_dir"] = str(folder)
-        model.preset_metadata = saving.read_metadata(folder)  # e.g. aezoo.export carries the new card's terms
+        model.preset_metadata = presets.read_metadata(folder)  # e.g. aezoo.export carries the new card's terms
     return model, report
 
 
@@ -150,7 +150,7 @@ def conform_images(x, input_shape):
     axis; 1 <-> 3 channels by repeating / averaging; height and width are resized
     (bilinear, antialiased, clipped to [0, 1]). Non-image models need the exact shape.
     """
-    from aezoo.data import _normalise_array
+    from aezoo.data.pipelines import _normalise_array
 
     input_shape = tuple(int(d) for d in input_shape)
     x = np.asarray(x)
@@ -189,7 +189,7 @@ def save_finetuned(model, out_dir, report, parent_meta, data=None):
     import keras
 
     import aezoo
-    from aezoo import saving
+    from aezoo import presets
 
     out_dir = Path(out_dir)
     parent = report["parent"]
@@ -230,8 +230,8 @@ def save_finetuned(model, out_dir, report, parent_meta, data=None):
     card_meta = {**meta, "preset": out_dir.name, "architecture": getattr(model, "architecture", type(model).__name__),
                  "input_shape": list(model.data_shape), "latent_dim": model.latent_dim,
                  "parameters": int(model.count_params()), "aezoo_version": aezoo.__version__,
-                 "keras_version": keras.__version__, "tensorflow_version": saving._tensorflow_version()}
-    return saving.save_preset(model, out_dir, preset=out_dir.name, metadata=meta,
+                 "keras_version": keras.__version__, "tensorflow_version": presets.tensorflow_version()}
+    return presets.save_preset(model, out_dir, preset=out_dir.name, metadata=meta,
                               card_text=finetune_card(card_meta, parent_meta, parent_terms))
 
 
@@ -263,11 +263,11 @@ def _parent_terms(parent_meta):
 def finetune_card(meta, parent_meta, parent_terms=None):
     """The fine-tune's model card: the standard card, saying whose fine-tune it is and
     carrying the parent's licence terms."""
-    from aezoo import saving
+    from aezoo import presets
 
     parent, name = meta["parent"], meta["preset"]
     lines = []
-    for line in saving.model_card(meta).splitlines():
+    for line in presets.model_card(meta).splitlines():
         if line.startswith(f'model = aezoo.load("{name}")'):  # a fine-tune is a folder, not a table name
             line = f'model = aezoo.load("path/to/{name}")  # this folder'
         elif line.startswith("Plain Keras works too"):

@@ -27,7 +27,7 @@ Signatures (float32; the batch axis is dynamic):
   to ``model.decode(z)``: for Bernoulli VAEs the sigmoid of the logits is in the graph.
 
 Example:
-    >>> from aezoo.export import export
+    >>> from aezoo.uses.export import export
     >>> export("conv-vae-faces", "served/conv-vae-faces", format="savedmodel")
     >>> import tensorflow as tf
     >>> encoder = tf.saved_model.load("served/conv-vae-faces/encoder")
@@ -90,9 +90,9 @@ def export(model_or_preset, out_dir, format="savedmodel", overwrite=True):
                 if fmt == "tflite":
                     (tmp / f"{part}.tflite").write_bytes(_to_tflite(where / part))
         _write_json(tmp / EXPORT_FILE, _description(model, fmt))
-        from aezoo.saving import _replace_dir
+        from aezoo.io import replace_dir
 
-        _replace_dir(tmp, out_dir)
+        replace_dir(tmp, out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -12,12 +12,11 @@ Example:
     'aezoo/conv-vae-faces'
 """
 
-import collections
 import dataclasses
 import fnmatch
 from types import MappingProxyType
 
-from aezoo.registry import build, unknown_name_error
+from aezoo.models.registry import build, unknown_name_error
 
 #: Hugging Face organisation that hosts the presets (``hf_repo`` default)
 HF_ORG = "aezoo"
@@ -139,10 +138,6 @@ PRESETS = {
     )
 }
 
-#: one row of ``preset_table``; params and value are None where no weights are bundled
-PresetRow = collections.namedtuple("PresetRow", "name architecture dataset params metric value")
-
-
 def list_presets(pattern="*"):
     """Preset names matching a shell-style wildcard, sorted: ``list_presets("*vae*")``."""
     return sorted(name for name in PRESETS if fnmatch.fnmatch(name, pattern))
@@ -154,81 +149,3 @@ def get_preset(name):
         return PRESETS[name]
     except (KeyError, TypeError):
         raise unknown_name_error("preset", name, PRESETS) from None
-
-
-def preset_table(pattern="*"):
-    """``PresetRow``s for the matching presets, with parameter count and headline metric
-    read from the bundled weights' metadata.json where present (nothing is loaded)."""
-    from aezoo import hub, saving
-
-    root = hub.bundled_weights_dir()
-    rows = []
-    for name in list_presets(pattern):
-        spec, meta = PRESETS[name], {}
-        if root is not None and (root / name / saving.METADATA_FILE).is_file():
-            try:
-                meta = saving.read_metadata(root / name)
-            except ValueError:
-                meta = {}
-        value = (meta.get("metrics") or {}).get(spec.headline_metric)
-        rows.append(PresetRow(name, spec.architecture, spec.dataset, meta.get("parameters"),
-                              spec.headline_metric, value))
-    return rows
-
-
-def markdown_table(pattern="*"):
-    """README's preset table, generated from the bundled metadata (tests keep README in sync).
-
-    One row per preset target: the metric obtained by the recipe, the bar it had to clear
-    (a number, or a baseline measured in the same run plus a margin) with its anchor,
-    met / not met, and the training budget that produced it.
-    """
-    from aezoo import hub, saving
-
-    root = hub.bundled_weights_dir()
-    lines = ["| preset | params | metric | obtained | target (anchor) | met | trained |",
-             "|---|---|---|---|---|---|---|"]
-    for name in list_presets(pattern):
-        spec = PRESETS[name]
-        folder = None if root is None else root / name
-        if folder is None or not (folder / saving.METADATA_FILE).is_file():
-            lines.append(f"| `{name}` | - | - | not trained yet | - | - | `aezoo train {name}` |")
-            continue
-        meta = saving.read_metadata(folder)
-        metrics = meta.get("metrics") or {}
-        targets = meta.get("targets") or [{"metric": spec.headline_metric, "value": None, "anchor": ""}]
-        for t in targets:
-            obtained = metrics.get(t["metric"])
-            shown = "-" if obtained is None else f"{obtained:.4g}"
-            lines.append(f"| `{name}` | {meta.get('parameters', 0):,} | {t['metric']} | {shown} | "
-                         f"{_target_text(t)} | {_met_text(t)} | {_budget_text(meta.get('training') or {})} |")
-    return "\n".join(lines)
-
-
-def _target_text(t):
-    if t.get("value") is None:
-        return "-"
-    sign = ">=" if t.get("higher_is_better") else "<="
-    if t.get("baseline"):
-        bar = t.get("threshold")
-        shown = "-" if bar is None else f"{bar:.4g}"
-        return f"{sign} {shown} = {t['baseline']} + {t['value']:g} ({t.get('anchor', '')})"
-    return f"{sign} {t['value']:g} ({t.get('anchor', '')})"
-
-
-def _met_text(t):
-    if "met" not in t:
-        return "-"
-    return "met" if t["met"] else "**not met**"
-
-
-def _budget_text(training):
-    """'200 epochs, 41 min, 2 CPU cores (tensorflow)' from a preset's training metadata."""
-    epochs, seconds = training.get("epochs"), training.get("seconds")
-    parts = [f"{epochs} epochs" if epochs else None,
-             f"{seconds / 60:.0f} min" if seconds else None,
-             training.get("device") or None]
-    text = ", ".join(p for p in parts if p)
-    if training.get("backend"):
-        text += f" ({training['backend']})"
-    return text or "-"

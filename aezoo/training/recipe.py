@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass(frozen=True)
@@ -117,7 +117,7 @@ def load_recipe(name_or_path):
         recipes = list_recipes()
         stem = str(name_or_path).replace("-", "_").removesuffix(".py")
         if stem not in recipes:
-            from aezoo.registry import unknown_name_error
+            from aezoo.models.registry import unknown_name_error
 
             raise unknown_name_error("recipe", name_or_path, [s.replace("_", "-") for s in recipes])
         path = recipes[stem]
@@ -126,7 +126,7 @@ def load_recipe(name_or_path):
     spec.loader.exec_module(module)
     recipe = getattr(module, "RECIPE", None)
     if not isinstance(recipe, Recipe):
-        raise ValueError(f"{path} must define RECIPE = aezoo.recipe.Recipe(...)")
+        raise ValueError(f"{path} must define RECIPE = aezoo.training.recipe.Recipe(...)")
     return Recipe(**{**{k: getattr(recipe, k) for k in recipe.__dataclass_fields__}, "path": str(path)})
 
 
@@ -161,7 +161,7 @@ def run_recipe(recipe, *, smoke=False, out_dir=None, checkpoint_dir=None, strate
     check the recipe end to end in seconds; its preset goes to a temp folder.
     """
 
-    from aezoo import data, evaluation, saving
+    from aezoo import data, evaluation, presets
     from aezoo.training import logged_seconds, train
 
     if isinstance(recipe, (str, os.PathLike)):
@@ -238,9 +238,9 @@ def run_recipe(recipe, *, smoke=False, out_dir=None, checkpoint_dir=None, strate
         demo = _demo_inputs(model, recipe, x_test)
         vectors = attribute_vectors(model, x_train, y_train, recipe.attribute_vectors, recipe.attribute_examples,
                                     recipe.seed)
-        saving.save_preset(model, folder, preset=recipe.preset, demo_inputs=demo, metadata={
+        presets.save_preset(model, folder, preset=recipe.preset, demo_inputs=demo, metadata={
             "architecture": recipe.architecture, "recipe": _relative(recipe.path),
-            "recipe_git_sha": saving.git_sha(REPO_ROOT), "dataset": recipe.dataset, "split": "test",
+            "recipe_git_sha": presets.git_sha(REPO_ROOT), "dataset": recipe.dataset, "split": "test",
             "image_size": recipe.image_size, "metrics": metrics, "protocol": protocol,
             "targets": report["targets"], "training": report["training"], "description": recipe.description,
             "notes": recipe.notes, **({"attribute_vectors": vectors} if vectors else {}),
@@ -289,7 +289,7 @@ def attribute_vectors(model, x_train, y_train, names, per_group, seed):
     """``{name: {"vector": [...], "examples": n, ...}}``: mean code of ``per_group`` random
     training examples with each attribute minus that of ``per_group`` without it (the
     seeds' smile vector), stored in the preset so users need no CelebA to apply them."""
-    from aezoo import latent
+    from aezoo.uses import latent
 
     if not names:
         return {}

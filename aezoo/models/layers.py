@@ -280,7 +280,7 @@ class LikelihoodLoss(keras.layers.Layer):
 
     def __init__(self, likelihood="bernoulli", sigma=1.0, learn_sigma=False, **kwargs):
         super().__init__(**kwargs)
-        from aezoo.losses import LIKELIHOODS
+        from aezoo.models.losses import LIKELIHOODS
 
         if likelihood not in LIKELIHOODS:
             raise ValueError(f"likelihood must be one of {LIKELIHOODS}, got {likelihood!r}")
@@ -301,7 +301,7 @@ class LikelihoodLoss(keras.layers.Layer):
         return float(math.exp(float(ops.convert_to_numpy(self.log_sigma))))
 
     def negative_log_likelihood(self, x, params):
-        from aezoo.losses import bernoulli_nll, gaussian_nll
+        from aezoo.models.losses import bernoulli_nll, gaussian_nll
 
         x = ops.cast(x, params.dtype)
         if self.likelihood == "bernoulli":

@@ -35,7 +35,7 @@ def preset_attribute_vector(model, name):
     code of 20 training faces with the attribute minus 20 without), so they can be
     applied to any face without the training data.
     """
-    from aezoo.registry import unknown_name_error
+    from aezoo.models.registry import unknown_name_error
 
     stored = (getattr(model, "preset_metadata", None) or {}).get("attribute_vectors") or {}
     if name not in stored:

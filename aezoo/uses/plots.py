@@ -101,7 +101,7 @@ def demo_figure(model, path, inputs, seed=0, title=None, attribute=None, strengt
         strip = model.interpolate(inputs[0], inputs[1], steps=columns, method=method)
         panels.append((f"{method} interpolation between the first two inputs", image_grid(strip, columns)))
     if attribute is not None:
-        from aezoo.latent import apply_attribute
+        from aezoo.uses.latent import apply_attribute
 
         name, vector = attribute
         sweep = apply_attribute(model, inputs[:1], vector, strengths)[0]

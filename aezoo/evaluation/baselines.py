@@ -1,0 +1,71 @@
+"""The bars a code must clear: PCA at the same size, and a linear probe (also on raw pixels)."""
+
+
+import numpy as np
+from keras import ops
+
+from aezoo.evaluation.metrics import mse_per_pixel, squared_error_per_image
+from aezoo.evaluation.protocol import PROTOCOL
+
+# ---------------------------------------------------------------------------
+# Baseline and probe
+# ---------------------------------------------------------------------------
+def _flat(x):
+    x = np.asarray(ops.convert_to_numpy(x))
+    return x.reshape(len(x), -1)
+
+
+def pca_baseline(x_train, x_test, n_components):
+    """Reconstruction error of PCA with ``n_components`` fitted on ``x_train``.
+
+    PCA is the optimal *linear* autoencoder of that code size, so it is the baseline
+    every autoencoder of the same latent size must beat. Returns
+    ``{"mse_per_pixel", "squared_error_per_image", "n_components"}``.
+    """
+    from sklearn.decomposition import PCA
+
+    xtr, xte = _flat(x_train), _flat(x_test)
+    if xtr.shape[1] != xte.shape[1]:
+        raise ValueError(f"x_train and x_test have different example shapes: {np.shape(x_train)[1:]} and {np.shape(x_test)[1:]}")
+    n_components = int(n_components)
+    if not 1 <= n_components <= min(xtr.shape):
+        raise ValueError(
+            f"n_components must be in [1, min(n_train, n_features)] = [1, {min(xtr.shape)}], got {n_components}"
+        )
+    pca = PCA(n_components=n_components, svd_solver="auto", random_state=0).fit(xtr)
+    x_hat = pca.inverse_transform(pca.transform(xte))
+    return {
+        "mse_per_pixel": mse_per_pixel(xte, x_hat),
+        "squared_error_per_image": squared_error_per_image(xte, x_hat),
+        "n_components": n_components,
+    }
+
+
+def linear_probe(z_train, y_train, z_test, y_test, seed=0):
+    """Test accuracy of a standardised multinomial logistic regression on the codes.
+
+    The feature-quality protocol: how linearly separable the classes are in latent
+    space. Features are standardised (fit on train) so the fixed C = 1.0 means the same
+    at every latent scale; ``max_iter`` is fixed so results do not depend on luck in
+    convergence settings.
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    z_train, z_test = _flat(z_train), _flat(z_test)
+    y_train, y_test = np.asarray(y_train).ravel(), np.asarray(y_test).ravel()
+    if len(z_train) != len(y_train) or len(z_test) != len(y_test):
+        raise ValueError(
+            f"codes and labels must have the same length, got {len(z_train)} and {len(y_train)} (train), "
+            f"{len(z_test)} and {len(y_test)} (test)"
+        )
+    if z_train.shape[1] != z_test.shape[1]:
+        raise ValueError(f"train and test codes differ in size: {z_train.shape[1]} and {z_test.shape[1]}")
+    spec = PROTOCOL["linear_probe"]
+    probe = make_pipeline(
+        StandardScaler(),
+        LogisticRegression(C=1.0, solver="lbfgs", max_iter=spec["max_iter"], random_state=seed),
+    )
+    probe.fit(z_train, y_train)
+    return float(probe.score(z_test, y_test))

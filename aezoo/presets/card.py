@@ -1,0 +1,84 @@
+"""The model card (README.md of a preset folder): Hugging Face YAML header, data licence,
+metrics table, how to load."""
+
+import json
+
+
+# ----------------------------------------------------------------------- card
+#: Hugging Face dataset ids for the ``datasets:`` field of the card
+HF_DATASET_IDS = {"mnist": "ylecun/mnist", "fashion_mnist": "zalando-datasets/fashion_mnist"}
+
+
+def model_card(metadata, repo_id=None):
+    """README.md text for a preset: Hugging Face YAML header, usage, metrics, how to
+    reproduce, and the data's terms (non-commercial research only for CelebA/UTKFace)."""
+    m = metadata
+    preset, arch = m.get("preset", "model"), m.get("architecture", "autoencoder")
+    repo_id = repo_id or m.get("hf_repo") or f"aezoo/{preset}"
+    info = _dataset_info(m.get("dataset"))
+    restricted = info is not None and not info.commercial_use
+    header = {"library_name": "keras", "license": m.get("license") or ("other" if restricted else "apache-2.0")}
+    if header["license"] == "other":
+        header["license_name"] = m.get("license_name") or f"{info.name if info else 'data'}-research-only"
+        header.update({"license_link": m["license_link"]} if m.get("license_link") else {})
+    header["tags"] = ["aezoo", "autoencoder", arch]
+    if m.get("dataset"):
+        header["datasets"] = [HF_DATASET_IDS.get(info.name if info else m["dataset"], m["dataset"])]
+    yaml = "\n".join(f"{k}: {json.dumps(v)}" for k, v in header.items())  # JSON scalars/lists are YAML
+    shape = list(m.get("input_shape", []))
+    recipe, sha = m.get("recipe"), m.get("recipe_git_sha")
+    command = m.get("reproduce") or (f"python {recipe}" if recipe else None)
+    checkout = f"git checkout {sha.removesuffix('+dirty')}\n" if sha else ""
+    parts = [
+        f"---\n{yaml}\n---\n\n# {preset}\n",
+        (m.get("description") or f"A `{arch}` autoencoder from aezoo.") + "\n",
+        "## Usage\n",
+        f'```python\nimport aezoo\n\nmodel = aezoo.load("{preset}")  # bundled, cached, or hf://{repo_id}\n'
+        f"x_hat = model.reconstruct(x)  # x: float32 in [0, 1], shape (n, {', '.join(map(str, shape))})\n"
+        "z = model.encode(x)\n```\n",
+        f'Plain Keras works too, once aezoo is imported: `keras.saving.load_model("hf://{repo_id}")`.\n',
+        "## Model\n\n| architecture | input shape | latent dim | parameters |\n|---|---|---|---|",
+        f"| `{arch}` | {' x '.join(map(str, shape))} | {m.get('latent_dim', '')} | {m.get('parameters') or 0:,} |\n",
+    ]
+    if m.get("dataset"):
+        split = f" Metrics are on the `{m['split']}` split." if m.get("split") else ""
+        parts.append(f"## Training data\n\n`{m['dataset']}`{': ' + info.source if info else ''}.{split}\n")
+    parts += _metrics_section(m)
+    parts += ["## How to reproduce\n",
+              f"```bash\n{checkout}{command}\n```\n" if command else "No training recipe was recorded.\n",
+              f"Versions: aezoo {m.get('aezoo_version')}, Keras {m.get('keras_version')}, TensorFlow "
+              f"{m.get('tensorflow_version')}. `metadata.json` holds the sha256 of every file.\n"]
+    if restricted:
+        parts += ["## Terms of use: non-commercial research only\n",
+                  f"These weights are derived from `{info.name}` ({info.license}). Its authors make it available "
+                  "for non-commercial research purposes only, so use these weights, and anything made with them, "
+                  "for non-commercial research only. The images' copyright stays with their owners; the model "
+                  "reflects the people, poses and demographics of its training set.\n"]
+    elif info is not None:
+        parts.append(f"## Data license\n\nTraining data: `{info.name}`, {info.license}.\n")
+    return "\n".join(parts)
+
+
+def _metrics_section(m):
+    metrics = m.get("metrics") or {}
+    if not metrics:
+        return []
+    protocol = m.get("protocol") or {}
+    rows = ["| metric | value | protocol |", "|---|---|---|"]
+    for name, value in metrics.items():
+        value = f"{value:.4g}" if isinstance(value, float) else str(value)
+        how = protocol.get(name) if isinstance(protocol.get(name), str) else ""
+        rows.append(f"| {name} | {value} | {how} |")
+    note = f"Protocol `{protocol['name']}` (see metadata.json)." if protocol.get("name") else ""
+    return ["## Results\n", "\n".join(rows) + "\n", note + "\n" if note else ""]
+
+
+def _dataset_info(name):
+    if not name:
+        return None
+    from aezoo import data
+
+    try:
+        return data.get_info(name)
+    except ValueError:
+        return None

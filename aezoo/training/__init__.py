@@ -1,0 +1,20 @@
+"""Training: strategies (``tf.distribute``), the training loop, checkpoints, and recipes.
+
+The modules, one job each: ``strategies`` (which strategy, the distributed dataset and
+custom step), ``loop`` (``train``), ``checkpoints`` (resume after a kill), and
+``recipe`` (a preset's whole recipe: train, evaluate, write the preset folder).
+
+Example:
+    >>> from aezoo.training import train
+    >>> result = train(lambda: aezoo.build("dense-ae", input_shape=(784,)), x, epochs=5)
+"""
+
+from aezoo.training.checkpoints import logged_seconds, restore_checkpoint, save_checkpoint
+from aezoo.training.loop import train
+from aezoo.training.strategies import (STRATEGIES, TrainResult, as_dataset, cluster_spec_from_env, is_chief,
+                                       make_distributed_step, resolve_strategy)
+
+__all__ = [
+    "STRATEGIES", "TrainResult", "as_dataset", "cluster_spec_from_env", "is_chief", "logged_seconds",
+    "make_distributed_step", "resolve_strategy", "restore_checkpoint", "save_checkpoint", "train",
+]
