@@ -77,23 +77,39 @@ def _cmd_demo(args):
     return 0
 
 
+#: relative difference allowed between `aezoo eval --examples N` and the recipe's recorded
+#: check (float32 arithmetic may differ across machines; the estimates use fixed seeds)
+CHECK_TOLERANCE = 1e-3
+
+
 def _cmd_eval(args):
+    """Every headline metric of the preset, by the recipe's own function; with
+    ``--examples N`` equal to the recipe's recorded check, says whether it reproduces."""
     import json
 
-    from aezoo import data, evaluation, presets
+    from aezoo import presets
+    from aezoo.evaluation.preset_metrics import measure_preset
 
     folder, pinned = presets.resolve(args.preset)
     model = presets.load_preset_folder(folder, pinned=pinned)
     meta = model.preset_metadata
-    dataset = args.dataset or meta.get("dataset")
-    if not dataset:
-        raise ValueError("the preset names no dataset; pass --dataset")
-    image_size = meta.get("image_size")
-    x_test, y_test = data.load_arrays(dataset, "test", image_size, with_labels=True)
-    binarized = bool((meta.get("protocol") or {}).get("binarized"))
-    metrics = evaluation.evaluate(model, x_test, binarized=binarized, max_examples=args.examples,
-                                  nll_samples=args.nll_samples)
-    print(json.dumps(metrics, indent=2, default=float))
+    if args.dataset:
+        meta = {**meta, "dataset": args.dataset}
+    if args.nll_samples is not None:
+        meta = {**meta, "protocol": {**(meta.get("protocol") or {}), "nll_k": args.nll_samples}}
+    model.preset_metadata = meta
+    metrics, protocol = measure_preset(model, examples=args.examples)
+    print(json.dumps({"metrics": metrics, "protocol": {k: v for k, v in protocol.items() if k != "definitions"}},
+                     indent=2, default=float))
+    check = meta.get("check") or {}
+    if args.examples and check.get("examples") == args.examples and not args.dataset:
+        worst = max((abs(metrics[k] - v) / max(abs(v), 1e-12) for k, v in check["metrics"].items()
+                     if k in metrics), default=0.0)
+        verdict = "reproduces" if worst <= CHECK_TOLERANCE else "DOES NOT reproduce"
+        print(f"{verdict} the recipe's recorded check on {args.examples} examples "
+              f"(largest relative difference {worst:.2e}, tolerance {CHECK_TOLERANCE:g})")
+        if worst > CHECK_TOLERANCE:
+            return 1
     return 0
 
 
@@ -202,7 +218,7 @@ def build_parser():
     p.add_argument("preset")
     p.add_argument("--dataset", help="another aezoo dataset name with the same input shape")
     p.add_argument("--examples", type=int, help="first N test examples (default: all)")
-    p.add_argument("--nll-samples", type=int, default=0, help="importance samples for the NLL (VAEs)")
+    p.add_argument("--nll-samples", type=int, help="importance samples for the NLL (default: the recipe's k)")
     p.set_defaults(func=_cmd_eval)
 
     p = sub.add_parser("train", help="train a preset from its recipe and write weights/<preset>/")

@@ -51,6 +51,11 @@ PROTOCOL = MappingProxyType({
         "fit_on": "train split (the same binarisation as the test split when binarized)",
         "solver": "sklearn PCA, svd_solver='auto', random_state=0",
     }),
+    "denoising": MappingProxyType({
+        "noise": "the model's own corruption (kind, strength) applied once to the clean test images",
+        "seed": 0,
+        "psnr_gain": "psnr(clean, reconstruct(noisy)) - psnr(clean, noisy), dB",
+    }),
     "linear_probe": MappingProxyType({
         "features": "model.encode(x): deterministic codes, posterior means for VAEs",
         "classifier": "StandardScaler + multinomial LogisticRegression (lbfgs, C=1.0)",

@@ -145,14 +145,6 @@ def _train_data(recipe, smoke):
     return x_train, y_train
 
 
-def _probe_labels(y):
-    """Class labels for the linear probe: class ids, or UTKFace's gender."""
-    if isinstance(y, dict):
-        y = y.get("gender")
-        return None if y is None else y
-    return y
-
-
 def run_recipe(recipe, *, smoke=False, out_dir=None, checkpoint_dir=None, strategy=None, epochs=None,
                verbose=1, save=True):
     """Train, evaluate and (unless ``save=False``) write the preset. Returns a result dict.
@@ -161,7 +153,7 @@ def run_recipe(recipe, *, smoke=False, out_dir=None, checkpoint_dir=None, strate
     check the recipe end to end in seconds; its preset goes to a temp folder.
     """
 
-    from aezoo import data, evaluation, presets
+    from aezoo import data, presets
     from aezoo.training import logged_seconds, train
 
     if isinstance(recipe, (str, os.PathLike)):
@@ -187,35 +179,20 @@ def run_recipe(recipe, *, smoke=False, out_dir=None, checkpoint_dir=None, strate
     if not result.is_chief:
         return {"preset": recipe.preset, "chief": False}
 
-    # ---- evaluation, fixed protocol (aezoo.evaluation.PROTOCOL)
-    x_test, y_test = data.load_arrays(recipe.dataset, "test", recipe.image_size, with_labels=True)
-    n_eval = 64 if smoke else recipe.eval_examples
-    n_probe_train = 512 if smoke else min(len(x_train), 10_000)
+    # ---- evaluation, fixed protocol (aezoo.evaluation.PROTOCOL), the same function as `aezoo eval`
+    from aezoo.evaluation.preset_metrics import CHECK_EXAMPLES, measure
+
     t0 = time.time()
-    metrics = evaluation.evaluate(
-        model, x_test, x_train=x_train[:n_probe_train],
-        y_train=None if _probe_labels(y_train) is None else _probe_labels(y_train)[:n_probe_train],
-        y_test=_probe_labels(y_test), binarized=recipe.binarize, max_examples=n_eval,
-    )
-    protocol = metrics.pop("protocol")
-    if model.latent_dim >= int(np.prod(model.data_shape)):
-        # overcomplete: PCA with that many components is lossless, so it is no baseline
-        for key in ("pca_mse_per_pixel", "pca_squared_error_per_image"):
-            metrics.pop(key, None)
-        protocol["pca"] = "not applicable: latent_dim >= input size (PCA would be lossless)"
-    elif metrics.get("pca_mse_per_pixel"):
-        # below 1.0 means the model beats PCA at the same code size: the linear baseline
-        metrics["mse_vs_pca"] = metrics["mse_per_pixel"] / metrics["pca_mse_per_pixel"]
-    if recipe.nll_samples:
-        n_nll = 16 if smoke else (recipe.nll_examples or len(x_test))
-        k = 10 if smoke else recipe.nll_samples
-        x_nll = x_test[:n_nll]
-        if recipe.binarize:
-            x_nll = evaluation.binarize(x_nll, seed=0)
-        metrics["nll_is"] = float(np.mean(evaluation.importance_sampled_nll(model, x_nll, k=k, seed=0)))
-        protocol.update(nll_k=k, nll_examples=n_nll)
-    if recipe.denoising_eval:
-        metrics.update(_denoising_metrics(model, x_test[: n_eval or len(x_test)]))
+    settings = dict(image_size=recipe.image_size, binarized=recipe.binarize,
+                    nll_samples=(min(recipe.nll_samples, 10) if smoke else recipe.nll_samples),
+                    nll_examples=(16 if smoke else recipe.nll_examples), denoising=recipe.denoising_eval,
+                    probe_train=512 if smoke else min(len(x_train), 10_000), x_train=x_train, y_train=y_train)
+    metrics, protocol = measure(model, recipe.dataset, examples=64 if smoke else recipe.eval_examples, **settings)
+    # the reproducibility check: `aezoo eval <preset> --examples N` must print these numbers again
+    check_n = 32 if smoke else CHECK_EXAMPLES
+    check_metrics, _ = measure(model, recipe.dataset, examples=check_n, **settings)
+    check = {"examples": check_n, "metrics": check_metrics, "command": f"aezoo eval {recipe.preset} "
+             f"--examples {check_n}"}
     eval_seconds = time.time() - t0
 
     report = {
@@ -235,7 +212,7 @@ def run_recipe(recipe, *, smoke=False, out_dir=None, checkpoint_dir=None, strate
         print(format_report(report), flush=True)
     if save:
         folder = Path(out_dir or (tempfile.mkdtemp(prefix="aezoo-smoke-") if smoke else REPO_ROOT / "weights")) / recipe.preset
-        demo = _demo_inputs(model, recipe, x_test)
+        demo = _demo_inputs(model, recipe)
         vectors = attribute_vectors(model, x_train, y_train, recipe.attribute_vectors, recipe.attribute_examples,
                                     recipe.seed)
         presets.save_preset(model, folder, preset=recipe.preset, demo_inputs=demo, metadata={
@@ -243,7 +220,7 @@ def run_recipe(recipe, *, smoke=False, out_dir=None, checkpoint_dir=None, strate
             "recipe_git_sha": presets.git_sha(REPO_ROOT), "dataset": recipe.dataset, "split": "test",
             "image_size": recipe.image_size, "metrics": metrics, "protocol": protocol,
             "targets": report["targets"], "training": report["training"], "description": recipe.description,
-            "notes": recipe.notes, **({"attribute_vectors": vectors} if vectors else {}),
+            "notes": recipe.notes, "check": check, **({"attribute_vectors": vectors} if vectors else {}),
         })
         report["folder"] = str(folder)
     return report
@@ -276,15 +253,6 @@ def provenance():
     return info
 
 
-def _denoising_metrics(model, x_clean):
-    from aezoo import evaluation
-
-    noisy = model.corrupt(x_clean) if hasattr(model, "corrupt") else x_clean
-    noisy_psnr = evaluation.psnr(x_clean, noisy)
-    denoised_psnr = evaluation.psnr(x_clean, model.reconstruct(noisy))
-    return {"psnr_noisy": noisy_psnr, "psnr_denoised": denoised_psnr, "psnr_gain": denoised_psnr - noisy_psnr}
-
-
 def attribute_vectors(model, x_train, y_train, names, per_group, seed):
     """``{name: {"vector": [...], "examples": n, ...}}``: mean code of ``per_group`` random
     training examples with each attribute minus that of ``per_group`` without it (the
@@ -310,10 +278,12 @@ def attribute_vectors(model, x_train, y_train, names, per_group, seed):
     return out
 
 
-def _demo_inputs(model, recipe, x_test):
+def _demo_inputs(model, recipe):
     """Demo inputs never come from CelebA/UTKFace: for those, redistributable faces or samples."""
     if recipe.demo_inputs == "test":
-        return x_test[:8]
+        from aezoo import data
+
+        return data.load_arrays(recipe.dataset, "test", recipe.image_size)[:8]
     if recipe.demo_inputs == "faces":
         from aezoo import data
 

@@ -1,0 +1,100 @@
+"""Every headline metric of a preset, measured the same way by its recipe and by ``aezoo eval``.
+
+A recipe's numbers and a user's re-measurement must come from one function, or they
+drift apart: ``measure`` loads the named dataset, runs ``evaluate`` (reconstruction,
+PCA, linear probe on codes and on raw pixels, ELBO), and adds what some presets lead
+with: ``mse_vs_pca``, the importance-sampled NLL, the denoising PSNR gain.
+"""
+
+import numpy as np
+
+from aezoo.evaluation.metrics import psnr
+from aezoo.evaluation.nll import importance_sampled_nll
+from aezoo.evaluation.report import evaluate
+
+#: test examples of the reproducibility check a recipe records (``metadata["check"]``)
+CHECK_EXAMPLES = 200
+
+
+def probe_labels(y):
+    """Class labels for the linear probe: class ids, or UTKFace's gender; None for faces."""
+    if isinstance(y, dict):
+        return y.get("gender")
+    return y
+
+
+def denoising_metrics(model, x_clean):
+    """PSNR of the corrupted inputs and of their reconstructions (denoising presets).
+
+    The noise is the model's own corruption drawn once with the protocol's seed, so
+    every run scores the same noisy images (the layer's own generator moves on per call).
+    """
+    from aezoo.data import corrupt
+    from aezoo.evaluation.protocol import PROTOCOL
+
+    if not hasattr(model, "corruption"):
+        raise ValueError(f"{model.name}: denoising metrics need a denoising autoencoder (it has no corruption)")
+    noisy = corrupt(x_clean, model.corruption, model.corruption_strength, seed=PROTOCOL["denoising"]["seed"])
+    noisy_psnr = psnr(x_clean, noisy)
+    denoised_psnr = psnr(x_clean, model.reconstruct(noisy))
+    return {"psnr_noisy": noisy_psnr, "psnr_denoised": denoised_psnr, "psnr_gain": denoised_psnr - noisy_psnr}
+
+
+def measure(model, dataset, *, image_size=None, binarized=False, nll_samples=0, nll_examples=None,
+            denoising=False, examples=None, probe_train=10_000, x_train=None, y_train=None):
+    """``(metrics, protocol)`` of ``model`` on the test split of ``dataset``.
+
+    Args:
+        examples: the first N test examples (None: all); the NLL uses
+            ``min(nll_examples, examples)`` when both are set.
+        probe_train: training examples (the first N) for the PCA baseline and probes.
+        x_train, y_train: training data already in memory (else loaded by name).
+    """
+    from aezoo import data
+
+    if x_train is None:
+        x_train, y_train = data.load_arrays(dataset, "train", image_size, with_labels=True)
+    x_test, y_test = data.load_arrays(dataset, "test", image_size, with_labels=True)
+    labels_train, labels_test = probe_labels(y_train), probe_labels(y_test)
+    metrics = evaluate(model, x_test, x_train=x_train[:probe_train],
+                       y_train=None if labels_train is None else labels_train[:probe_train],
+                       y_test=labels_test, binarized=binarized, max_examples=examples)
+    protocol = metrics.pop("protocol")
+    if model.latent_dim >= int(np.prod(model.data_shape)):
+        # overcomplete: PCA with that many components is lossless, so it is no baseline
+        for key in ("pca_mse_per_pixel", "pca_squared_error_per_image"):
+            metrics.pop(key, None)
+        protocol["pca"] = "not applicable: latent_dim >= input size (PCA would be lossless)"
+    elif metrics.get("pca_mse_per_pixel"):
+        # below 1.0 means the model beats PCA at the same code size: the linear baseline
+        metrics["mse_vs_pca"] = metrics["mse_per_pixel"] / metrics["pca_mse_per_pixel"]
+    if nll_samples:
+        n = min(n for n in (nll_examples, examples, len(x_test)) if n)
+        x_nll = x_test[:n]
+        if binarized:
+            x_nll = data.binarize(x_nll, seed=protocol_seed())
+        metrics["nll_is"] = float(np.mean(importance_sampled_nll(model, x_nll, k=nll_samples, seed=0)))
+        protocol.update(nll_k=int(nll_samples), nll_examples=int(n))
+    if denoising:
+        metrics.update(denoising_metrics(model, x_test[: examples or len(x_test)]))
+    return metrics, protocol
+
+
+def protocol_seed():
+    from aezoo.evaluation.protocol import PROTOCOL
+
+    return PROTOCOL["binarization"]["test_seed"]
+
+
+def measure_preset(model, examples=None):
+    """``measure`` with everything taken from a loaded preset's metadata (``aezoo eval``)."""
+    meta = getattr(model, "preset_metadata", None) or {}
+    dataset = meta.get("dataset")
+    if not dataset:
+        raise ValueError(f"{model.name}: the preset's metadata names no dataset to evaluate on")
+    protocol = meta.get("protocol") or {}
+    recorded = meta.get("metrics") or {}
+    return measure(model, dataset, image_size=meta.get("image_size"), binarized=bool(protocol.get("binarized")),
+                   nll_samples=int(protocol.get("nll_k") or 0), nll_examples=protocol.get("nll_examples"),
+                   denoising="psnr_gain" in recorded, examples=examples,
+                   probe_train=int(protocol.get("n_train") or 10_000))
