@@ -35,9 +35,8 @@ def _cmd_show(args):
 
     from aezoo import presets
 
-    folder, _ = presets.resolve(args.preset)
-    presets.verify_preset(folder)
-    meta = presets.read_metadata(folder)
+    folder, pinned = presets.resolve(args.preset)
+    meta = presets.verify_preset(folder, pinned=pinned)
     if args.json:
         print(json.dumps(meta, indent=2))
         return 0

@@ -157,11 +157,18 @@ def test_bundled_weights_dir_in_a_checkout():
 
 
 # ------------------------------------------------------------------------ load
-def test_load_from_folder_and_bundled_preset_name(tiny, empty_bundle):
+def pin_to(monkeypatch, name, folder):
+    """Make the catalog pin ``name`` to ``folder``'s manifest (tests use tiny stand-ins)."""
+    spec = dataclasses.replace(presets.get_preset(name), manifest_sha256=presets.folder.manifest_sha256(folder))
+    monkeypatch.setitem(presets.PRESETS, name, spec)
+
+
+def test_load_from_folder_and_bundled_preset_name(tiny, empty_bundle, monkeypatch):
     folder, model, x = tiny
     for source in (folder, str(folder)):
         assert_same_model(presets.load(source), model, x)
     shutil.copytree(folder, empty_bundle / "dense-ae-mnist")
+    pin_to(monkeypatch, "dense-ae-mnist", folder)
     loaded = presets.load("dense-ae-mnist")
     assert_same_model(loaded, model, x)
     assert loaded.compiled and loaded.preset_metadata["preset"] == "tiny"
@@ -178,9 +185,10 @@ def test_hf_uri_and_pull_resolve_from_offline_cache(tiny, offline):
     assert_same_model(keras.saving.load_model(f"hf://{ORG_REPO}"), model, x)
 
 
-def test_preset_name_falls_back_to_the_cache(tiny, offline, empty_bundle):
+def test_preset_name_falls_back_to_the_cache(tiny, offline, empty_bundle, monkeypatch):
     folder, model, x = tiny
     put_in_cache(offline, presets.get_preset("dense-ae-mnist").hf_repo, folder)
+    pin_to(monkeypatch, "dense-ae-mnist", folder)
     assert_same_model(presets.load("dense-ae-mnist"), model, x)
 
 
@@ -212,9 +220,9 @@ def test_tampered_cache_and_pinned_hash_are_refused(tiny, offline, empty_bundle,
         presets.load(f"hf://{ORG_REPO}")
 
     shutil.copytree(tiny[0], empty_bundle / "dense-ae-mnist")
-    pinned = dataclasses.replace(presets.get_preset("dense-ae-mnist"), weights_sha256="0" * 64)
+    pinned = dataclasses.replace(presets.get_preset("dense-ae-mnist"), manifest_sha256="0" * 64)
     monkeypatch.setitem(presets.PRESETS, "dense-ae-mnist", pinned)
-    with pytest.raises(presets.ChecksumError, match="pinned"):
+    with pytest.raises(presets.ChecksumError, match="is not the 0000.* that aezoo pins"):
         presets.load("dense-ae-mnist")
 
 

@@ -143,8 +143,9 @@ def test_damaged_weights_are_refused_before_anything_loads(preset, monkeypatch, 
 
 def test_verification_catches_other_damage(preset):
     presets.verify_preset(preset)
-    with pytest.raises(presets.ChecksumError, match="model.weights.h5: sha256 pinned in aezoo is 0000"):
-        presets.verify_preset(preset, pinned={"model.weights.h5": "0" * 64})
+    with pytest.raises(presets.ChecksumError, match="metadata.json: sha256 .* is not the 0000.* that aezoo pins"):
+        presets.verify_preset(preset, pinned="0" * 64)
+    presets.verify_preset(preset, pinned=presets.folder.manifest_sha256(preset))
     flip_one_byte(preset / "README.md")
     with pytest.raises(presets.ChecksumError, match="README.md: sha256 mismatch"):
         presets.verify_preset(preset)

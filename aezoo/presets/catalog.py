@@ -14,6 +14,8 @@ Example:
 
 import dataclasses
 import fnmatch
+import json
+from pathlib import Path
 from types import MappingProxyType
 
 from aezoo.models.registry import build, unknown_name_error
@@ -37,8 +39,12 @@ class PresetSpec:
         headline_metric: the ``aezoo.evaluation`` metric the table shows.
         license: license id of the weights for the Hub card (``"other"``: see the card).
         hf_repo: the Hub repo; defaults to ``aezoo/<name>``.
-        weights_sha256: when set, ``aezoo.load(name)`` refuses a model.weights.h5 with
-            another sha256 from any source (Keras applications' pinned hashes).
+        manifest_sha256: the sha256 of the preset's metadata.json (which lists every
+            file's sha256), read from ``pins.json``: ``aezoo.load(name)`` refuses a folder
+            from any source (bundled, cache, Hub) whose manifest differs, as Keras
+            applications pin ``WEIGHTS_HASHES``.
+        revision: the Hub commit holding these weights, when they have been pushed;
+            ``aezoo.load(name)`` downloads that commit, never a moving branch.
     """
 
     name: str
@@ -51,7 +57,8 @@ class PresetSpec:
     headline_metric: str = "mse_per_pixel"
     license: str = "apache-2.0"
     hf_repo: str = ""
-    weights_sha256: str | None = None
+    manifest_sha256: str | None = None
+    revision: str | None = None
 
     def __post_init__(self):
         object.__setattr__(self, "config", MappingProxyType(dict(self.config)))
@@ -137,6 +144,25 @@ PRESETS = {
                    description="beta-VAE (beta = 4) on 64x64 CelebA faces, 32-d latent (Higgins et al., 2017)."),
     )
 }
+
+#: where the pins live: ``{preset: {"manifest_sha256": ..., "revision": ...}}``, written by
+#: ``python -m aezoo.presets.pins --update`` after a recipe writes new weights
+PINS_FILE = Path(__file__).with_name("pins.json")
+
+
+def _with_pins(specs):
+    try:
+        pins = json.loads(PINS_FILE.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        pins = {}
+    unknown = sorted(set(pins) - set(specs))
+    if unknown:
+        raise ValueError(f"{PINS_FILE} pins presets the catalog does not declare: {unknown}")
+    return {name: dataclasses.replace(spec, **pins.get(name, {})) for name, spec in specs.items()}
+
+
+PRESETS = _with_pins(PRESETS)
+
 
 def list_presets(pattern="*"):
     """Preset names matching a shell-style wildcard, sorted: ``list_presets("*vae*")``."""

@@ -54,10 +54,9 @@ class ChecksumError(ValueError):
 
     def __init__(self, folder, problems):
         self.folder, self.problems = Path(folder), list(problems)
-        lines = "\n".join(f"  - {p}" for p in self.problems)
         super().__init__(
-            f"Preset folder {self.folder} failed verification; nothing was loaded:\n{lines}\n"
-            "Download it again (aezoo.hub.pull) or re-save it with aezoo.saving.save_preset."
+            f"preset folder {self.folder} failed verification, nothing was loaded: {'; '.join(self.problems)}. "
+            "Download it again (aezoo.presets.pull) or re-save it with aezoo.presets.save_preset."
         )
 
 
@@ -229,26 +228,45 @@ def read_metadata(folder):
     return meta
 
 
+def manifest_sha256(folder):
+    """sha256 of a preset's metadata.json: the manifest that lists every other file's sha256,
+    so this one hash pins the whole folder (what ``aezoo/presets/pins.json`` records)."""
+    path = Path(folder) / METADATA_FILE
+    if not path.is_file():
+        raise ChecksumError(folder, [f"{METADATA_FILE}: missing (not a preset folder?)"])
+    return file_digest(path)["sha256"]
+
+
+#: files a Hub snapshot may hold beside the preset's own (the Hub adds .gitattributes)
+IGNORED_EXTRA_FILES = (".gitattributes",)
+
+
 def verify_preset(folder, pinned=None):
     """Check the size and sha256 of every file metadata.json lists; return the metadata.
 
-    Reads bytes only; nothing is deserialised. ``pinned`` optionally maps file names to
-    sha256 values that must match too (e.g. a hash pinned in the preset table).
+    Reads bytes only; nothing is deserialised. ``pinned`` is the sha256 of metadata.json
+    that aezoo's catalog pins for a preset name (``PresetSpec.manifest_sha256``): with
+    it, an edit to any file, even with metadata.json rehashed to match, is refused. Files
+    the manifest does not list are refused too (dotfiles and ``.gitattributes`` aside).
 
     Raises:
-        ChecksumError (a ValueError): naming each missing, truncated or altered file
-            with its expected and actual size and sha256.
+        ChecksumError (a ValueError): naming each missing, truncated, altered or
+            unexpected file with its expected and actual size and sha256.
     """
     folder = Path(folder)
+    problems = []
+    if pinned:
+        got = manifest_sha256(folder)
+        if got != pinned:
+            raise ChecksumError(folder, [f"{METADATA_FILE}: sha256 {got} is not the {pinned} that aezoo pins for "
+                                         "this preset (the folder was edited, or is another version)"])
     meta = read_metadata(folder)
-    files, problems = meta["files"], []
+    files = meta.get("files")
+    if not isinstance(files, dict):
+        raise ChecksumError(folder, [f"{METADATA_FILE}: has no 'files' manifest"])
     for name in REQUIRED_FILES:
         if name not in files:
             problems.append(f"{name}: not listed in {METADATA_FILE}")
-    for name, want in (pinned or {}).items():
-        listed = (files.get(name) or {}).get("sha256")
-        if listed != want:
-            problems.append(f"{name}: sha256 pinned in aezoo is {want}, metadata.json lists {listed}")
     for name, want in sorted(files.items()):
         path = folder / name
         if not isinstance(want, dict) or Path(name).is_absolute() or ".." in Path(name).parts:
@@ -262,6 +280,11 @@ def verify_preset(folder, pinned=None):
                 problems.append(f"{name}: {kind}: expected {want.get('size')} bytes, got {got['size']}")
             elif got["sha256"] != want.get("sha256"):
                 problems.append(f"{name}: sha256 mismatch: expected {want.get('sha256')}, got {got['sha256']}")
+    for path in sorted(folder.iterdir()):
+        if path.name in files or path.name == METADATA_FILE or path.name.startswith("."):
+            continue
+        if path.name not in IGNORED_EXTRA_FILES:
+            problems.append(f"{path.name}: not listed in {METADATA_FILE} (an extra file does not belong in a preset)")
     if problems:
         raise ChecksumError(folder, problems)
     return meta

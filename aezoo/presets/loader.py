@@ -66,11 +66,14 @@ def load(name_or_uri, revision=None, compile=True):
 
 def resolve(name_or_uri, revision=None):
     """``(folder, pinned)``: the local folder holding the preset (downloading it if
-    needed) and the hashes the preset table pins for it (or None)."""
+    needed) and the manifest sha256 the catalog pins for it (None for folders and
+    repos aezoo does not know, or when another ``revision`` was asked for)."""
     text = os.fspath(name_or_uri)
     if text.startswith(HF_PREFIX):
         repo_id, revision = _parse_hf_uri(text, revision)
-        return _from_hub(repo_id, revision, tried=[]), None
+        spec = next((s for s in catalog.PRESETS.values() if s.hf_repo == repo_id), None)
+        pinned, revision = _pin(spec, revision)
+        return _from_hub(repo_id, revision, tried=[]), pinned
     if isinstance(name_or_uri, os.PathLike) or (text not in catalog.PRESETS and Path(text).expanduser().is_dir()):
         folder = Path(text).expanduser()
         if not folder.is_dir():
@@ -80,14 +83,27 @@ def resolve(name_or_uri, revision=None):
         spec = catalog.get_preset(text)
     except ValueError as e:
         raise ValueError(f"{e}\n(For a Hub repo pass 'hf://org/name'; for a preset folder, an existing path.)") from None
-    pinned = {preset_folder.WEIGHTS_FILE: spec.weights_sha256} if spec.weights_sha256 and revision is None else None
+    pinned, hub_revision = _pin(spec, revision)
     tried = []
     if revision is None:
         root = bundled_weights_dir()
         if root is not None and (root / spec.name / preset_folder.METADATA_FILE).is_file():
             return root / spec.name, pinned
         tried.append(f"bundled weights: {root / spec.name if root else 'no weights folder'} (not there)")
-    return _from_hub(spec.hf_repo, revision, tried, label=spec.name), pinned
+    return _from_hub(spec.hf_repo, hub_revision, tried, label=spec.name), pinned
+
+
+def _pin(spec, revision):
+    """``(manifest sha256 to enforce, Hub revision to fetch)`` for a catalog preset.
+
+    Without ``revision`` (or with the pinned one) the pin holds and the pinned commit is
+    fetched; another revision is the user's explicit choice of other weights: no pin.
+    """
+    if spec is None:
+        return None, revision
+    if revision is None or revision == spec.revision:
+        return spec.manifest_sha256, spec.revision
+    return None, revision
 
 
 def _from_hub(repo_id, revision, tried, label=None):
