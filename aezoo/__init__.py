@@ -9,10 +9,9 @@
 
 __version__ = "0.1.0"
 
-import os as _os
+from aezoo._startup import import_keras_quietly as _import_keras_quietly
 
-# TensorFlow's C++ start-up chatter drowns the CLI's output; users can still override.
-_os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+_import_keras_quietly()  # TensorFlow's C++ start-up chatter would drown aezoo's output
 
 from aezoo import models  # noqa: E402  (registers the architectures)
 from aezoo.models import *  # noqa: E402,F401,F403  (the model classes)

@@ -116,7 +116,8 @@ def _cmd_train(args):
     from aezoo.training.recipe import report_json, run_recipe
 
     report = run_recipe(args.recipe, smoke=args.smoke, out_dir=args.out, checkpoint_dir=args.checkpoint_dir,
-                        strategy=args.strategy, epochs=args.epochs, verbose=0 if args.quiet else 1)
+                        strategy=args.strategy, epochs=args.epochs, verbose=0 if args.quiet else 1,
+                        recipes_dirs=args.recipes)
     if args.report:
         _atomic_write(args.report, report_json(report))
     return 0
@@ -223,7 +224,9 @@ def build_parser():
     p = sub.add_parser("train", help="train a preset from its recipe and write weights/<preset>/")
     p.add_argument("recipe", help="recipe file or preset name, e.g. recipes/conv_vae_faces.py or conv-vae-faces")
     p.add_argument("--smoke", action="store_true", help="a few batches end to end; writes to a temp folder")
-    p.add_argument("--out", help="parent folder of the preset folder (default: the repo's weights/)")
+    p.add_argument("--out", help="parent folder of the preset folder (default: ./weights)")
+    p.add_argument("--recipes", action="append", default=[], metavar="DIR",
+                   help="also look up recipe names here (default: $AEZOO_RECIPES, ./recipes, the checkout's)")
     p.add_argument("--checkpoint-dir", help="checkpoint every epoch here; rerun to resume after a crash")
     p.add_argument("--strategy", choices=["auto", "one", "mirrored", "multiworker"], help="override the recipe's")
     p.add_argument("--epochs", type=int, help="override the recipe's epochs")
@@ -285,7 +288,6 @@ def build_parser():
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
         return args.func(args)
     except (ValueError, FileNotFoundError, KeyError) as err:

@@ -39,6 +39,24 @@ def _fsync_dir(folder):
         os.close(fd)
 
 
+def fsync_folder(folder, files=True):
+    """Flush every file directly in ``folder`` (unless ``files=False``), then the folder's
+    own entries, to disk.
+
+    Call it on a folder written aside before a rename (``replace_dir``, or a pointer
+    file replaced by ``atomic_write_text``) makes its content visible, so that a power
+    loss cannot publish names whose data never reached the disk.
+    """
+    for entry in os.scandir(folder) if files else ():
+        if entry.is_file(follow_symlinks=False):
+            fd = os.open(entry.path, os.O_RDWR if os.name == "nt" else os.O_RDONLY)  # Windows fsyncs writable fds only
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+    _fsync_dir(folder)
+
+
 @contextlib.contextmanager
 def atomic_path(path, mode=0o666):
     """Yield a temp path beside ``path`` (same suffix); on success it replaces ``path``.
@@ -76,10 +94,39 @@ def atomic_write_text(path, text):
     atomic_write(path, lambda f: f.write(text))
 
 
+def _exchange(a, b):
+    """Atomically swap two paths (Linux ``renameat2(RENAME_EXCHANGE)``); False where unsupported."""
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (22, 38, 95):  # EINVAL, ENOSYS, EOPNOTSUPP: this file system or kernel cannot
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
 def replace_dir(src, dst):
-    """Rename ``src`` onto ``dst``; an existing ``dst`` is swapped out, then removed."""
+    """Put folder ``src`` in place of ``dst``, so a reader sees the old or the new folder.
+
+    A new ``dst`` is a plain rename. An existing one is swapped with ``src`` in one
+    atomic exchange where the kernel offers it (Linux), then the old copy is deleted;
+    elsewhere it is renamed aside first, which leaves a moment with no ``dst``.
+    """
+    src, dst = Path(src), Path(dst)
     if not dst.exists():
         os.rename(src, dst)
+        _fsync_dir(dst.parent)
+        return
+    if _exchange(src, dst):
+        _fsync_dir(dst.parent)
+        shutil.rmtree(src, ignore_errors=True)  # src now holds the old folder
         return
     old = Path(tempfile.mkdtemp(prefix=f".{dst.name}.old-", dir=dst.parent))
     os.rename(dst, old / dst.name)

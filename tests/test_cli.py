@@ -110,3 +110,31 @@ def test_eval_reproduces_the_recipes_recorded_check(name, tmp_path, capsys):
     meta_path.write_text(json.dumps(meta))
     assert main(["eval", folder, "--examples", str(check["examples"])]) == 1
     assert "DOES NOT reproduce" in capsys.readouterr().out
+
+
+def test_train_by_name_outside_a_checkout(tmp_path, monkeypatch, capsys):
+    """Installed from a wheel there is no checkout: names resolve through --recipes or
+    $AEZOO_RECIPES, the error says where it looked, output defaults to ./weights."""
+    import shutil
+
+    from aezoo.training import recipe as recipe_module
+
+    monkeypatch.setattr(recipe_module, "REPO_ROOT", tmp_path / "site-packages")
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", "dense-ae-mnist", "--smoke", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "no recipe files in" in err and "--recipes DIR" in err and err.count("\n") == 1
+
+    copy = tmp_path / "my-recipes"
+    shutil.copytree(recipe_module.Path(__file__).resolve().parents[1] / "recipes", copy)
+    recipe = recipe_module.load_recipe("dense-ae-mnist", [copy])
+    assert recipe.preset == "dense-ae-mnist" and recipe.path == str(copy / "dense_ae_mnist.py")
+    monkeypatch.setenv("AEZOO_RECIPES", str(copy))
+    assert recipe_module.load_recipe("conv-vae-faces").path == str(copy / "conv_vae_faces.py")
+    assert recipe_module.default_out_dir() == tmp_path / "weights"
+
+    info = recipe_module.recipe_provenance(copy / "dense_ae_mnist.py")  # not in git: the sha256 names it
+    assert info["recipe_git_sha"] is None and len(info["recipe_sha256"]) == 64
+    here = recipe_module.recipe_provenance(recipe_module.Path(__file__).resolve().parents[1] / "recipes" /
+                                           "dense_ae_mnist.py")
+    assert here["recipe_git_sha"].split("+")[0] and isinstance(here["git_dirty"], bool)

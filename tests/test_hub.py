@@ -1,23 +1,22 @@
 """aezoo.hub and aezoo.presets, offline: every request stays on 127.0.0.1.
 
 The Hugging Face cache is a folder under tmp_path, written in the real cache layout;
-the Hub is ``FakeHub``, a loopback HTTP server that answers the endpoints
-huggingface_hub 2.x calls for ``create_repo``, ``upload_folder`` (preupload, LFS batch
-+ PUT, NDJSON commit) and ``hf_hub_download`` (HEAD/GET resolve), and records what
-arrives. A guard fixture refuses any other connection or DNS lookup.
+the Hub is the loopback Hub of tests/loopback_hub.py, an HTTP server on 127.0.0.1 that
+answers the endpoints huggingface_hub 2.x calls for ``create_repo``, ``create_commit``
+(preupload, LFS batch + PUT, NDJSON commit), ``repo_info``, ``list_repo_tree`` and
+``hf_hub_download``/``snapshot_download`` (HEAD/GET resolve with Range), keeps commits,
+branches and tags, can drop a download mid-file, and records what arrives. A guard
+fixture refuses any other connection or DNS lookup.
 """
 
-import base64
 import dataclasses
 import hashlib
-import http.server
 import json
+import multiprocessing
 import os
-import re
 import shutil
 import socket
-import threading
-import urllib.parse
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -27,6 +26,8 @@ from huggingface_hub.utils import _detect_agent, disable_progress_bars, enable_p
 
 import aezoo
 from aezoo import presets
+from aezoo.cli import main as cli_main
+from loopback_hub import LoopbackHub, pull_in_child, serve
 
 ORG_REPO = "org/tiny"
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
@@ -117,7 +118,7 @@ def put_in_cache(cache, repo_id, folder, commit=COMMIT):
 
 
 def assert_same_model(model, reference, x):
-    np.testing.assert_allclose(model.predict(x, verbose=0), reference.predict(x, verbose=0), rtol=1e-6)
+    np.testing.assert_allclose(model.reconstruct(x), reference.reconstruct(x), rtol=1e-6)
 
 
 # ---------------------------------------------------------------- preset table
@@ -226,172 +227,38 @@ def test_tampered_cache_and_pinned_hash_are_refused(tiny, offline, empty_bundle,
         presets.load("dense-ae-mnist")
 
 
-# ------------------------------------------------------------------- fake Hub
-class FakeHub(http.server.ThreadingHTTPServer):
-    """The Hub endpoints huggingface_hub uses to create a repo, commit files and read
-    one, served from memory on 127.0.0.1. ``lfs_suffixes``: files the preupload
-    answer sends through LFS (batch + PUT) rather than inline base64."""
-
-    daemon_threads = True
-
-    def __init__(self, lfs_suffixes=()):
-        super().__init__(("127.0.0.1", 0), _FakeHubHandler)
-        self.url = f"http://127.0.0.1:{self.server_address[1]}"
-        self.lfs_suffixes = tuple(lfs_suffixes)
-        self.repos = {}  # repo_id -> {"files": {path: bytes}, "head": commit}
-        self.lfs = {}  # sha256 -> bytes, from PUT uploads
-        self.commits = []  # (repo_id, [ndjson items])
-        self.requests = []  # (method, path)
-        self.unexpected = []
-
-    def create(self, repo_id):
-        self.repos[repo_id] = {"files": {".gitattributes": b"*.h5 filter=lfs diff=lfs merge=lfs -text\n"},
-                               "head": hashlib.sha1(repo_id.encode()).hexdigest()}
-
-
-class _FakeHubHandler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    timeout = 10
-
-    def log_message(self, *args):
-        pass
-
-    def do_HEAD(self):
-        self._route("HEAD")
-
-    do_GET = do_HEAD
-
-    def do_POST(self):
-        self._route("POST")
-
-    def do_PUT(self):
-        self._route("PUT")
-
-    def _read_body(self):
-        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            body = b""
-            while size := int(self.rfile.readline().split(b";")[0], 16):
-                body += self.rfile.read(size)
-                self.rfile.readline()
-            self.rfile.readline()
-            return body
-        return self.rfile.read(int(self.headers.get("Content-Length") or 0))
-
-    def _send(self, status, payload=None, body=b"", headers=()):
-        if payload is not None:
-            body = json.dumps(payload).encode()
-        self.send_response(status)
-        for key, value in dict(headers).items():
-            self.send_header(key, value)
-        self.send_header("Content-Length", str(len(body)))
-        if payload is not None:
-            self.send_header("Content-Type", "application/json")
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
-
-    def _missing(self, code):
-        self._send(404, {"error": code}, headers={"X-Error-Code": code})
-
-    def _route(self, method):
-        hub_, path = self.server, urllib.parse.unquote(urllib.parse.urlsplit(self.path).path)
-        body = self._read_body() if method in ("POST", "PUT") else b""
-        hub_.requests.append((method, path))
-        repo = r"([\w.-]+/[\w.-]+)"
-        if method == "POST" and path == "/api/repos/create":
-            request = json.loads(body)
-            repo_id = f"{request['organization']}/{request['name']}"
-            if repo_id in hub_.repos:
-                return self._send(409, {"error": "You already created this model repo",
-                                       "url": f"{hub_.url}/{repo_id}"})
-            hub_.create(repo_id)
-            return self._send(200, {"url": f"{hub_.url}/{repo_id}"})
-        if method == "POST" and path == "/api/validate-yaml":
-            return self._send(200, {"errors": [], "warnings": []})
-        if method == "POST" and (m := re.fullmatch(rf"/api/models/{repo}/(preupload|commit)/[^/]+", path)):
-            if m[1] not in hub_.repos:
-                return self._missing("RepoNotFound")
-            return self._preupload(json.loads(body)) if m[2] == "preupload" else self._commit(m[1], body)
-        if method == "POST" and (m := re.fullmatch(rf"/{repo}\.git/info/lfs/objects/batch", path)):
-            objects = [dict(o, authenticated=True) if o["oid"] in hub_.lfs else
-                       dict(o, actions={"upload": {"href": f"{hub_.url}/lfs-upload/{o['oid']}"},
-                                        "verify": {"href": f"{hub_.url}/lfs-verify"}})
-                       for o in json.loads(body)["objects"]]
-            return self._send(200, {"transfer": "basic", "objects": objects})
-        if method == "PUT" and (m := re.fullmatch(r"/lfs-upload/([0-9a-f]{64})", path)):
-            if hashlib.sha256(body).hexdigest() != m[1]:
-                return self._send(400, {"error": "sha256 mismatch"})
-            hub_.lfs[m[1]] = body
-            return self._send(200)
-        if method == "POST" and path == "/lfs-verify":
-            return self._send(200 if json.loads(body)["oid"] in hub_.lfs else 404, {})
-        if method in ("HEAD", "GET") and (m := re.fullmatch(rf"/{repo}/resolve/[^/]+/(.+)", path)):
-            if m[1] not in hub_.repos:
-                return self._missing("RepoNotFound")
-            stored = hub_.repos[m[1]]
-            if m[2] not in stored["files"]:
-                return self._missing("EntryNotFound")
-            data = stored["files"][m[2]]
-            return self._send(200, body=data, headers={"ETag": f'"{hashlib.sha256(data).hexdigest()}"',
-                                                       "X-Repo-Commit": stored["head"]})
-        hub_.unexpected.append((method, path))
-        return self._send(404, {"error": "not served by FakeHub"})
-
-    def _preupload(self, request):
-        files = [{"path": f["path"], "uploadMode": "lfs" if f["path"].endswith(self.server.lfs_suffixes)
-                  else "regular", "shouldIgnore": False, "oid": None} for f in request["files"]]
-        return self._send(200, {"files": files})
-
-    def _commit(self, repo_id, body):
-        items = [json.loads(line) for line in body.splitlines() if line.strip()]
-        files = dict(self.server.repos[repo_id]["files"])
-        for item in items:
-            value = item["value"]
-            if item["key"] == "file":
-                files[value["path"]] = base64.b64decode(value["content"])
-            elif item["key"] == "lfsFile":
-                if value["oid"] not in self.server.lfs:
-                    return self._send(400, {"error": f"LFS object {value['oid']} was never uploaded"})
-                files[value["path"]] = self.server.lfs[value["oid"]]
-        head = hashlib.sha1(body).hexdigest()
-        self.server.repos[repo_id] = {"files": files, "head": head}
-        self.server.commits.append((repo_id, items))
-        return self._send(200, {"commitUrl": f"{self.server.url}/{repo_id}/commit/{head}", "commitOid": head,
-                                "success": True})
-
-
+# ------------------------------------------------------------- loopback Hub
 @pytest.fixture
 def fake_hub(hf_cache, monkeypatch):
-    server = FakeHub()
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    watchdog = threading.Timer(120, server.shutdown)  # a hung test cannot keep it alive
-    watchdog.daemon = True
-    watchdog.start()
-    # calls that fall back to the default endpoint stay local too
+    """The loopback Hub (tests/loopback_hub.py), with huggingface_hub pointed at it:
+    HF_ENDPOINT for spawned processes, the constants for this one."""
+    server = LoopbackHub()
+    stop = serve(server)
+    monkeypatch.setenv("HF_ENDPOINT", server.url)
     monkeypatch.setattr(constants, "ENDPOINT", server.url)
     monkeypatch.setattr(constants, "HUGGINGFACE_CO_URL_TEMPLATE", server.url + "/{repo_id}/resolve/{revision}/{filename}")
     try:
         yield server
     finally:
-        watchdog.cancel()
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+        stop()
     assert server.unexpected == []
 
 
 def local_files(folder):
-    return {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+    return {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")}
+
+
+def remote_files(hub, repo_id, revision="main"):
+    """The repo's files at a revision, less the .gitattributes the Hub adds."""
+    return {k: v for k, v in hub.files(repo_id, revision).items() if k != ".gitattributes"}
 
 
 # ------------------------------------------------------------------------ push
 def test_push_sends_every_file_byte_for_byte(tiny, fake_hub):
     folder = tiny[0]
     info = presets.push(folder, ORG_REPO, token="hf_test", endpoint=fake_hub.url)
-    remote = fake_hub.repos[ORG_REPO]
-    assert info.oid == remote["head"]
-    assert {k: v for k, v in remote["files"].items() if k != ".gitattributes"} == local_files(folder)
+    assert info.oid == fake_hub.head(ORG_REPO)
+    assert remote_files(fake_hub, ORG_REPO) == local_files(folder)
     # small files travel inline (base64 in the NDJSON commit), one commit with all of them
     (repo_id, items), = fake_hub.commits
     assert items[0]["key"] == "header" and {i["value"]["path"] for i in items[1:]} == set(local_files(folder))
@@ -413,8 +280,7 @@ def test_push_through_lfs_uploads_the_weights_with_put(tiny, fake_hub, monkeypat
     (_, items), = fake_hub.commits
     lfs_paths = {i["value"]["path"] for i in items if i["key"] == "lfsFile"}
     assert lfs_paths == {presets.WEIGHTS_FILE, presets.DEMO_FILE}
-    assert {k: v for k, v in fake_hub.repos[ORG_REPO]["files"].items() if k != ".gitattributes"} \
-        == local_files(folder)
+    assert remote_files(fake_hub, ORG_REPO) == local_files(folder)
 
 
 def test_sync_uploads_only_changed_presets(tiny, fake_hub, tmp_path):
@@ -440,4 +306,204 @@ def test_sync_uploads_only_changed_presets(tiny, fake_hub, tmp_path):
         "contractive-ae-mnist": "no local weights", "dense-ae-mnist": "unchanged",
         "denoising-ae-mnist": "no local weights", "linear-ae-mnist": "uploaded",
         "sparse-ae-mnist": "unchanged"}
-    assert fake_hub.repos["org/linear-ae-mnist"]["files"]["README.md"] == b"# a new card\n"
+    assert fake_hub.files("org/linear-ae-mnist")["README.md"] == b"# a new card\n"
+
+
+# -------------------------------------------------------- push deletes, sync sees all
+def edit_metadata(folder, **fields):
+    """Change metadata.json only (its files manifest still holds): a metadata-only change."""
+    path = folder / presets.METADATA_FILE
+    path.write_text(json.dumps({**json.loads(path.read_text()), **fields}, indent=2) + "\n")
+    presets.verify_preset(folder)
+    return folder
+
+
+def drop_file(folder, name):
+    """Remove a file from a preset, and from its manifest."""
+    (folder / name).unlink()
+    meta = json.loads((folder / presets.METADATA_FILE).read_text())
+    del meta["files"][name]
+    (folder / presets.METADATA_FILE).write_text(json.dumps(meta, indent=2) + "\n")
+    presets.verify_preset(folder)
+
+
+def test_push_deletes_remote_files_the_preset_no_longer_has(tiny, fake_hub, tmp_path):
+    folder = shutil.copytree(tiny[0], tmp_path / "tiny")
+    presets.push(folder, ORG_REPO, token="hf_test", endpoint=fake_hub.url)
+    fake_hub.commit_files(ORG_REPO, {"notes.txt": b"added on the Hub's website\n"})
+    drop_file(folder, presets.DEMO_FILE)
+    head = fake_hub.head(ORG_REPO)
+
+    presets.push(folder, ORG_REPO, token="hf_test", endpoint=fake_hub.url)
+    assert remote_files(fake_hub, ORG_REPO) == local_files(folder)
+    assert ".gitattributes" in fake_hub.files(ORG_REPO)  # the Hub's own file stays
+    # one commit: the stale files deleted beside the preset's files, based on the head it listed
+    (_, items) = fake_hub.commits[-1]
+    assert len(fake_hub.commits) == 2 and items[0]["value"]["parentCommit"] == head
+    assert {i["value"]["path"] for i in items if i["key"] == "deletedFile"} == {presets.DEMO_FILE, "notes.txt"}
+    assert {i["value"]["path"] for i in items if i["key"] == "file"} == set(local_files(folder))
+
+
+def test_sync_pushes_metadata_only_and_hub_side_changes(tiny, fake_hub, tmp_path):
+    root = tmp_path / "weights"
+    folder = shutil.copytree(tiny[0], root / "dense-ae-mnist")
+    kwargs = {"org": "org", "weights_dir": root, "token": "hf_test", "endpoint": fake_hub.url}
+    assert presets.sync(["dense-ae-mnist"], **kwargs) == {"dense-ae-mnist": "uploaded"}
+    assert presets.sync(["dense-ae-mnist"], **kwargs) == {"dense-ae-mnist": "unchanged"}
+
+    edit_metadata(folder, metrics={"mse_per_pixel": 0.019, "squared_error_per_image": 14.9})
+    assert presets.sync(["dense-ae-mnist"], dry_run=True, **kwargs) == {"dense-ae-mnist": "would upload"}
+    assert presets.sync(["dense-ae-mnist"], **kwargs) == {"dense-ae-mnist": "uploaded"}
+    assert remote_files(fake_hub, "org/dense-ae-mnist") == local_files(folder)
+    assert presets.sync(["dense-ae-mnist"], **kwargs) == {"dense-ae-mnist": "unchanged"}
+
+    # the Hub copy edited on the website (the card), or given an extra file: both differ from the preset
+    fake_hub.commit_files("org/dense-ae-mnist", {presets.CARD_FILE: b"# edited on the Hub\n"})
+    assert presets.sync(["dense-ae-mnist"], dry_run=True, **kwargs) == {"dense-ae-mnist": "would upload"}
+    presets.sync(["dense-ae-mnist"], **kwargs)
+    fake_hub.commit_files("org/dense-ae-mnist", {"stray.bin": b"\0"})
+    assert presets.sync(["dense-ae-mnist"], **kwargs) == {"dense-ae-mnist": "uploaded"}
+    assert remote_files(fake_hub, "org/dense-ae-mnist") == local_files(folder)
+
+
+def test_sync_compares_lfs_files_by_sha256(tiny, fake_hub, tmp_path):
+    root = tmp_path / "weights"
+    folder = shutil.copytree(tiny[0], root / "dense-ae-mnist")
+    fake_hub.publish("org/dense-ae-mnist", folder)  # weights and demo inputs stored through LFS
+    kwargs = {"org": "org", "weights_dir": root, "token": "hf_test", "endpoint": fake_hub.url}
+    assert presets.sync(["dense-ae-mnist"], dry_run=True, **kwargs) == {"dense-ae-mnist": "unchanged"}
+    weights = bytearray((folder / presets.WEIGHTS_FILE).read_bytes())
+    weights[-1] ^= 1
+    fake_hub.commit_files("org/dense-ae-mnist", {presets.WEIGHTS_FILE: bytes(weights)},
+                          lfs={presets.WEIGHTS_FILE})
+    assert presets.sync(["dense-ae-mnist"], dry_run=True, **kwargs) == {"dense-ae-mnist": "would upload"}
+
+
+# ------------------------------------------------------------------------ pull
+WEIGHTS = presets.WEIGHTS_FILE
+
+
+def weights_gets(hub, since=0):
+    return [(d["range"], d["status"], d["sent"]) for d in hub.downloads[since:] if d["path"] == WEIGHTS]
+
+
+def test_pull_resumes_an_interrupted_download(tiny, fake_hub, monkeypatch):
+    folder, model, x = tiny
+    fake_hub.publish(ORG_REPO, folder)
+    # huggingface_hub keeps what it received in whole DOWNLOAD_CHUNK_SIZE pieces (10 MB): with
+    # 1 KiB pieces this small file resumes as a large one does, from the last whole piece
+    monkeypatch.setattr(constants, "DOWNLOAD_CHUNK_SIZE", 1024)
+    size = len((folder / WEIGHTS).read_bytes())
+    cut = size // 3 // 1024 * 1024
+
+    # the connection drops a third of the way into the weights; the resume gets a 503
+    fake_hub.faults[WEIGHTS] = [("cut", cut), ("status", 503)]
+    with pytest.raises(presets.PresetNotFoundError) as info:
+        presets.pull(ORG_REPO)
+    message = str(info.value)
+    for part in (repr(ORG_REPO), "revision 'main'", fake_hub.url, "pull again"):
+        assert part in message
+    assert "\n" not in message and info.value.__cause__ is None and info.value.__suppress_context__
+    assert weights_gets(fake_hub) == [(None, 200, cut), (f"bytes={cut}-", 503, 0)]
+
+    # pulling again resumes: only the weights are fetched, the connection drops once more,
+    # and the client carries on from the byte where it dropped
+    before = len(fake_hub.downloads)
+    fake_hub.faults[WEIGHTS] = [("cut", cut)]
+    snapshot = presets.pull(ORG_REPO)
+    assert {d["path"] for d in fake_hub.downloads[before:]} == {WEIGHTS}
+    assert weights_gets(fake_hub, before) == [(None, 200, cut), (f"bytes={cut}-", 206, size - cut)]
+    assert local_files(snapshot) == local_files(folder)
+    assert_same_model(presets.load(snapshot), model, x)
+    assert not list(repo_cache(snapshot).rglob("*.incomplete"))
+
+
+def repo_cache(snapshot):
+    """The cache's ``models--org--name`` folder that holds a snapshot."""
+    return snapshot.parents[1]
+
+
+def test_two_processes_pull_the_same_preset_at_once(tiny, fake_hub, monkeypatch):
+    folder, model, x = tiny
+    fake_hub.publish(ORG_REPO, folder)
+    fake_hub.slow[WEIGHTS] = 0.25  # about 2 s per weights download: the two pulls overlap
+    for name, value in {"HF_HUB_OFFLINE": "0", "HF_HUB_DISABLE_TELEMETRY": "1",
+                        "HF_HUB_DISABLE_PROGRESS_BARS": "1"}.items():
+        monkeypatch.setenv(name, value)
+    context = multiprocessing.get_context("spawn")
+    barrier, results = context.Barrier(2), context.Queue()
+    workers = [context.Process(target=pull_in_child, args=(ORG_REPO, barrier, results)) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    try:
+        outcomes = [results.get(timeout=240) for _ in workers]
+    finally:
+        for worker in workers:
+            worker.join(30)
+            if worker.is_alive():
+                worker.kill()
+    assert [kind for kind, _ in outcomes] == ["ok", "ok"], outcomes
+    assert outcomes[0][1] == outcomes[1][1]
+    snapshot = Path(outcomes[0][1])
+    assert local_files(snapshot) == local_files(folder)
+    assert_same_model(presets.load(snapshot), model, x)
+    assert not list(repo_cache(snapshot).parent.rglob("*.incomplete"))  # the whole cache
+    # both processes asked for the commit before the first weights download had finished
+    weights_done = min(d["end"] for d in fake_hub.downloads if d["path"] == WEIGHTS)
+    infos = [t for t, _, path in fake_hub.log if path == f"/api/models/{ORG_REPO}/revision/main"]
+    assert len(infos) == 2 and max(infos) < weights_done
+
+
+def test_pull_by_name_gets_the_pinned_revision_after_main_moved_on(tiny, fake_hub, empty_bundle, monkeypatch,
+                                                                   tmp_path):
+    folder, model, x = tiny
+    repo = presets.get_preset("dense-ae-mnist").hf_repo
+    v1 = fake_hub.publish(repo, folder)
+    fake_hub.tag(repo, "v1", v1)
+    newer = edit_metadata(shutil.copytree(folder, tmp_path / "newer"), description="retrained")
+    fake_hub.publish(repo, newer)  # main moves on
+    pinned = dataclasses.replace(presets.get_preset("dense-ae-mnist"), revision=v1,
+                                 manifest_sha256=presets.folder.manifest_sha256(folder))
+    monkeypatch.setitem(presets.PRESETS, "dense-ae-mnist", pinned)
+
+    snapshot = presets.pull("dense-ae-mnist")
+    assert snapshot.name == v1 and local_files(snapshot) == local_files(folder)
+    assert local_files(presets.pull(f"hf://{repo}@v1")) == local_files(folder)  # a tag
+    assert local_files(presets.pull(repo, revision=v1)) == local_files(folder)  # a commit
+    assert local_files(presets.pull(repo, revision="main")) == local_files(newer)  # asked for main: main
+    # offline, loading the name finds the pinned commit in the cache
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    assert_same_model(presets.load("dense-ae-mnist"), model, x)
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.parametrize("case", ["no such repo", "no such revision", "hub unreachable", "offline, not cached"])
+def test_pull_failures_are_one_clear_error(case, tiny, fake_hub, monkeypatch, capsys):
+    fake_hub.publish(ORG_REPO, tiny[0])
+    repo, revision, expected = {
+        "no such repo": ("org/absent", None, "does not exist, or is private or gated"),
+        "no such revision": (ORG_REPO, "v9", "has no such branch, tag or commit"),
+        "hub unreachable": (ORG_REPO, None, "Check the network"),
+        "offline, not cached": (ORG_REPO, None, "offline mode is on (HF_HUB_OFFLINE=1) and it is not cached"),
+    }[case]
+    if case == "hub unreachable":
+        dead = f"http://127.0.0.1:{free_port()}"
+        monkeypatch.setattr(constants, "ENDPOINT", dead)
+        monkeypatch.setattr(constants, "HUGGINGFACE_CO_URL_TEMPLATE", dead + "/{repo_id}/resolve/{revision}/{filename}")
+    if case == "offline, not cached":
+        monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    with pytest.raises(presets.PresetNotFoundError) as info:
+        presets.pull(repo, revision=revision)
+    message = str(info.value)
+    assert expected in message and f"{repo!r} at revision {revision or 'main'!r}" in message
+    assert "\n" not in message and info.value.__cause__ is None and info.value.__suppress_context__
+    # the CLI: exit code 2 and that one line, no traceback
+    argv = ["pull", repo] + (["--revision", revision] if revision else [])
+    assert cli_main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.strip().splitlines() == [f"aezoo pull: error: {message}"]

@@ -17,7 +17,8 @@ read from where the user keeps them, decoded copies go to the user's cache folde
 
 The modules, one job each: ``catalog`` (the table of datasets), ``search`` (where data
 lives), ``readers`` and ``faces`` (numpy readers; no TensorFlow), ``arrays`` (splits,
-binarisation, corruption), ``pipelines`` (``tf.data``; the only TensorFlow user) and
+binarisation, corruption), ``pipelines`` (``tf.data``; the only TensorFlow user),
+``batches`` (numpy batches for ``fit`` on any backend) and
 ``folders`` (the user's own images). To add a dataset: a ``DatasetInfo`` row in
 ``catalog`` and a reader registered in ``arrays._LOADERS``.
 
@@ -28,6 +29,7 @@ Example:
     >>> x_test = data.load_arrays("fashion_mnist", split="test")
 """
 
+from aezoo.data.batches import ArrayBatches, batches
 from aezoo.data.arrays import binarize, binarize_fixed, corrupt, load_arrays, split_validation
 from aezoo.data.catalog import (ALIASES, DATASETS, DEBIAN_DATASETS, IMAGE_EXTENSIONS, SPLITS, DatasetInfo,
                                 DatasetNotFoundError, get_info)
@@ -38,6 +40,7 @@ from aezoo.data.readers import read_idx
 from aezoo.data.search import cache_dir, data_roots
 
 __all__ = [
+    "ArrayBatches", "batches",
     "ALIASES", "DATASETS", "DEBIAN_DATASETS", "IMAGE_EXTENSIONS", "SPLITS", "DatasetInfo", "DatasetNotFoundError",
     "binarize", "binarize_fixed", "cache_dir", "corrupt", "data_roots", "dataset", "decode_face_jpegs", "demo_faces",
     "from_directory", "get_info", "image_files", "load_arrays", "load_directory_arrays", "read_celeba_attributes",

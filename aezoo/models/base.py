@@ -8,10 +8,17 @@ user-facing methods (``encode``, ``decode``, ``reconstruct``, ``interpolate``), 
 checks with clear errors, default compilation, and ``fit(x)`` with the input as target.
 """
 
+import weakref
+
 import numpy as np
 import keras
 
+from aezoo.models import inference
 from aezoo.models.losses import ReconstructionLoss
+
+# encoder -> decoder chains built on first use, kept outside the model so they never
+# become tracked sub-layers (the saved weights' layout stays the model's own)
+_RECONSTRUCTORS = weakref.WeakKeyDictionary()
 
 
 class Autoencoder(keras.Model):
@@ -41,6 +48,23 @@ class Autoencoder(keras.Model):
                 raise ValueError(f"{self.name}: reconstruction_loss must be 'mse' or 'bce', "
                                  f"got {reconstruction_loss!r}")
         self.reconstruction_loss = reconstruction_loss
+
+    # ------------------------------------------------------------------ presets
+    @classmethod
+    def from_preset(cls, preset, **kwargs):
+        """Load a pretrained preset as this class, in keras-hub's manner.
+
+        ``aezoo.ConvVAE.from_preset("conv-vae-faces")`` is ``aezoo.load("conv-vae-faces")``
+        plus a check that the preset is a ``cls``; ``preset`` is a name, ``hf://`` handle
+        or folder, and ``kwargs`` go to ``aezoo.load`` (``compile``, ``revision``, ...).
+        """
+        from aezoo.presets import load  # presets build on models; imported at call time
+
+        model = load(preset, **kwargs)
+        if not isinstance(model, cls):
+            raise ValueError(f"preset {preset!r} is a {type(model).__name__}, not a {cls.__name__}: use "
+                             f"aezoo.{type(model).__name__}.from_preset({preset!r}) or aezoo.load({preset!r})")
+        return model
 
     # ------------------------------------------------------------------ config
     def get_config(self):
@@ -157,16 +181,25 @@ class Autoencoder(keras.Model):
     def encode(self, x, batch_size=256):
         """Latent codes of ``x`` (numpy, shape ``(batch, latent_dim)``)."""
         x = self._as_batch(x)
-        return self.encoder.predict(x, batch_size=batch_size, verbose=0)
+        return self._code(inference.run(self.encoder, x, batch_size))
 
     def decode(self, z, batch_size=256):
         """Data-space outputs for latent codes ``z`` (numpy)."""
         z = self._as_batch(z, "z", (self.latent_dim,))
-        return self._to_data_space(self.decoder.predict(z, batch_size=batch_size, verbose=0))
+        return self._to_data_space(inference.run(self.decoder, z, batch_size))
 
     def reconstruct(self, x, batch_size=256):
-        """Encode then decode ``x``: the model's reconstruction (numpy)."""
-        return self.decode(self.encode(x, batch_size=batch_size), batch_size=batch_size)
+        """Encode then decode ``x`` (the code's mean for VAEs): the model's reconstruction (numpy)."""
+        x = self._as_batch(x)
+        chain = _RECONSTRUCTORS.get(self)
+        if chain is None:
+            inputs = keras.Input(self.data_shape)
+            chain = _RECONSTRUCTORS[self] = keras.Model(inputs, self.decoder(self._code(self.encoder(inputs))))
+        return self._to_data_space(inference.run(chain, x, batch_size))
+
+    def _code(self, encoder_outputs):
+        """The deterministic code among the encoder's outputs (VAEs: the mean)."""
+        return encoder_outputs
 
     def interpolate(self, x_a, x_b, steps=8, method="linear"):
         """Decode ``steps`` codes on the path between the codes of ``x_a`` and ``x_b``.

@@ -109,10 +109,12 @@ def dense_stack_jacobian_sq_norm_estimate(x, kernels, biases, activations, probe
 # --------------------------------------------------------------------------
 @keras.saving.register_keras_serializable(package="aezoo")
 class Sampling(keras.layers.Layer):
-    """Reparameterised draw z = mean + exp(log_var / 2) * eps.
+    """Reparameterised draw z = mean + exp(log_var / 2) * eps, in training and inference.
 
-    Samples in training and whenever ``sample=True``; otherwise returns the mean,
-    so inference is deterministic unless a user asks for noise.
+    The graph is the VAE's objective, so ``evaluate()`` and validation losses report the
+    negative ELBO of a sampled z, as in training (returning the mean at inference would
+    report a smaller number that is no bound). Deterministic outputs come from
+    ``encode``/``reconstruct``, which use the posterior mean.
     """
 
     def __init__(self, seed=None, **kwargs):
@@ -122,8 +124,6 @@ class Sampling(keras.layers.Layer):
 
     def call(self, inputs, training=None):
         z_mean, z_log_var = inputs
-        if not training:
-            return z_mean
         eps = keras.random.normal(ops.shape(z_mean), seed=self.seed_generator, dtype=z_mean.dtype)
         return z_mean + ops.exp(0.5 * z_log_var) * eps
 

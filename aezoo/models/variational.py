@@ -11,6 +11,7 @@ import numpy as np
 import keras
 from keras import ops
 
+from aezoo.models import inference
 from aezoo.models.layers import KLDivergence, LikelihoodLoss, Sampling, gaussian_kl
 from aezoo.models.losses import LIKELIHOODS
 from aezoo.models.base import Autoencoder, check_input_shape
@@ -67,7 +68,7 @@ class VariationalAutoencoder(Autoencoder):
     def encode(self, x, sample=False, seed=None, batch_size=256):
         """Posterior means of ``x`` (numpy), or one posterior sample per input when ``sample=True``."""
         x = self._as_batch(x)
-        mean, log_var = self.encoder.predict(x, batch_size=batch_size, verbose=0)
+        mean, log_var = inference.run(self.encoder, x, batch_size)
         if not sample:
             return mean
         rng = np.random.default_rng(seed)
@@ -75,10 +76,15 @@ class VariationalAutoencoder(Autoencoder):
 
     def encode_distribution(self, x, batch_size=256):
         """(mean, log_var) of q(z|x), numpy."""
-        return self.encoder.predict(self._as_batch(x), batch_size=batch_size, verbose=0)
+        return tuple(inference.run(self.encoder, self._as_batch(x), batch_size))
+
+    def _code(self, encoder_outputs):
+        return encoder_outputs[0]
 
     def _to_data_space(self, decoded):
-        return ops.convert_to_numpy(self.likelihood_loss.to_data_space(ops.convert_to_tensor(decoded)))
+        if self.likelihood == "bernoulli":  # logits -> means, in numpy (no round trip to a device)
+            return (0.5 * (1.0 + np.tanh(0.5 * decoded))).astype(decoded.dtype, copy=False)
+        return decoded
 
     def sample(self, n, seed=None, temperature=1.0):
         """Decode ``n`` draws from the prior N(0, temperature^2 I) (numpy, data space)."""

@@ -35,7 +35,7 @@ import numpy as np
 import keras
 
 import aezoo.models  # noqa: F401  (registers the architectures deserialisation needs)
-from aezoo.io import replace_dir
+from aezoo.io import current_umask, replace_dir
 from aezoo.presets.card import model_card
 from aezoo.presets.catalog import PRESETS
 
@@ -105,11 +105,8 @@ def save_preset(model, folder, *, preset, metadata=None, card_text=None, demo_in
         _write_text(tmp / CARD_FILE, model_card(meta) if card_text is None else card_text)
         meta["files"] = {p.name: file_digest(p) for p in sorted(tmp.iterdir())}
         _write_text(tmp / METADATA_FILE, json.dumps(meta, indent=2))
-        for path in tmp.iterdir():  # on disk before the rename makes them visible
-            fd = os.open(path, os.O_RDONLY)
-            os.fsync(fd)
-            os.close(fd)
-        _chmod_like_umask(tmp)  # mkdtemp makes it 0700; a preset folder should be readable
+        _fsync_files(tmp)  # on disk before the rename makes them visible
+        os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp makes it 0700; a preset folder should be readable
         replace_dir(tmp, folder)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -141,10 +138,13 @@ def _check_demo_inputs(model, x):
     return x.astype("float32")
 
 
-def _chmod_like_umask(path):
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(path, 0o777 & ~umask)
+def _fsync_files(folder):
+    for path in Path(folder).iterdir():
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def _write_text(path, text):
@@ -317,18 +317,32 @@ def load_demo_inputs(folder):
     return np.load(path, allow_pickle=False) if path.is_file() else None
 
 
-def write_model_card(folder, card_text=None):
-    """Rewrite a preset's README.md (from its metadata unless ``card_text`` is given)
-    and its checksum in metadata.json; the weights are untouched."""
+def rewrite_preset(folder, metadata=None, card_text=None):
+    """Replace a preset's metadata (merged with ``metadata``) and model card in one atomic
+    step: a full copy is written beside it and swapped in, so no reader ever sees a card
+    that disagrees with its manifest. The weights and config are copied byte for byte."""
     folder = Path(folder)
     meta = verify_preset(folder)
-    _replace_file(folder / CARD_FILE, model_card(meta) if card_text is None else card_text)
-    meta["files"][CARD_FILE] = file_digest(folder / CARD_FILE)
-    _replace_file(folder / METADATA_FILE, json.dumps(meta, indent=2))
-    return folder / CARD_FILE
+    meta.update(metadata or {})
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.tmp-", dir=folder.parent))
+    try:
+        for path in folder.iterdir():
+            if path.is_file() and path.name not in (CARD_FILE, METADATA_FILE):
+                shutil.copy2(path, tmp / path.name)
+        _write_text(tmp / CARD_FILE, model_card(meta) if card_text is None else card_text)
+        meta["files"] = {p.name: file_digest(p) for p in sorted(tmp.iterdir()) if p.name != METADATA_FILE}
+        _write_text(tmp / METADATA_FILE, json.dumps(meta, indent=2))
+        _fsync_files(tmp)
+        os.chmod(tmp, 0o777 & ~current_umask())
+        replace_dir(tmp, folder)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return folder
 
 
-def _replace_file(path, text):
-    tmp = path.with_name(f".{path.name}.tmp")
-    _write_text(tmp, text)
-    os.replace(tmp, path)
+def write_model_card(folder, card_text=None):
+    """Rewrite a preset's README.md (from its metadata unless ``card_text`` is given) and
+    its checksum in metadata.json, atomically (``rewrite_preset``); the weights are untouched."""
+    rewrite_preset(folder, card_text=card_text)
+    return Path(folder) / CARD_FILE

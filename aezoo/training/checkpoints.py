@@ -1,48 +1,169 @@
-"""Checkpoints of the custom (multi-worker) loop and the per-epoch log that survives restarts."""
+"""Checkpoints of the custom (multi-worker) loop and the per-epoch log that survives restarts.
+
+A checkpoint is a *set* of files committed in one atomic step, so a kill at any moment
+leaves the previous complete checkpoint or the new one, never weights of one epoch with
+the optimizer state or epoch number of another::
+
+    checkpoint_dir/
+        state.json              the pointer: {"epoch", "set", "files": {name: {"sha256", "size"}}}
+        ckpt-000004-k2j3h1/     the set it names: checkpoint.weights.h5, optimizer.npz
+        epochs.csv              one row per finished epoch (``_EpochLog``)
+
+``save_checkpoint`` writes a new set into a fresh ``ckpt-<epoch>-*`` folder, flushes it
+to disk, and only then replaces state.json (``aezoo.io.atomic_write_text``: temp file,
+fsync, ``os.replace``) to name it: that rename is the commit. Sets no state.json names
+(an interrupted save, or the one just superseded) are deleted by the next save or
+resume. ``restore_checkpoint`` reads only the named set and checks each file's size and
+sha256 against state.json before loading anything.
+"""
 
 import csv
+import hashlib
 import json
 import os
+import shutil
+import tempfile
 
 import numpy as np
 
+from aezoo.io import atomic_write_text, current_umask, fsync_folder
+
+STATE_FILE = "state.json"
+WEIGHTS_FILE = "checkpoint.weights.h5"
+OPTIMIZER_FILE = "optimizer.npz"
+SET_PREFIX = "ckpt-"
+FORMAT = "aezoo-checkpoint"
+FORMAT_VERSION = 2  # 1: the files beside state.json, each renamed on its own (read, never written)
+
+
+class CheckpointError(ValueError):
+    """state.json, or a file of the checkpoint set it names, is unreadable or damaged."""
+
+
 # ------------------------------------------------------------ checkpoints
-def _atomic_json(path, payload):
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "w") as f:
-        json.dump(payload, f)
-    os.replace(tmp, path)
-
-
 def save_checkpoint(model, checkpoint_dir, epoch):
-    """Weights, optimizer state and epoch, each written to a temp file then renamed."""
+    """Weights, optimizer state and epoch, written as one set and committed atomically.
+
+    The set goes into a new ``ckpt-<epoch>-*`` folder inside ``checkpoint_dir``; once
+    it is on disk, state.json is atomically replaced to name it, and older sets are
+    deleted. Until that replace, state.json still names the previous complete set.
+    """
     os.makedirs(checkpoint_dir, exist_ok=True)
-    weights = os.path.join(checkpoint_dir, "checkpoint.weights.h5")
-    tmp = os.path.join(checkpoint_dir, f"tmp-{os.getpid()}.weights.h5")
-    model.save_weights(tmp)
-    os.replace(tmp, weights)
-    opt_path = os.path.join(checkpoint_dir, "optimizer.npz")
-    tmp_opt = os.path.join(checkpoint_dir, f"tmp-{os.getpid()}-optimizer.npz")
-    with open(tmp_opt, "wb") as f:
-        np.savez(f, *[np.asarray(v) for v in model.optimizer.variables])
-    os.replace(tmp_opt, opt_path)
-    _atomic_json(os.path.join(checkpoint_dir, "state.json"), {"epoch": epoch})
+    folder = tempfile.mkdtemp(prefix=f"{SET_PREFIX}{int(epoch):06d}-", dir=checkpoint_dir)
+    name = os.path.basename(folder)
+    try:
+        model.save_weights(os.path.join(folder, WEIGHTS_FILE))
+        with open(os.path.join(folder, OPTIMIZER_FILE), "wb") as f:
+            np.savez(f, *[np.asarray(v) for v in model.optimizer.variables])
+        files = {n: _digest(os.path.join(folder, n)) for n in (WEIGHTS_FILE, OPTIMIZER_FILE)}
+        os.chmod(folder, 0o777 & ~current_umask())  # mkdtemp makes it 0700
+        fsync_folder(folder)  # the set's bytes, then its entries ...
+        fsync_folder(checkpoint_dir, files=False)  # ... and its own name, before state.json names it
+        state = {"format": FORMAT, "format_version": FORMAT_VERSION, "epoch": int(epoch), "set": name,
+                 "files": files}
+        atomic_write_text(os.path.join(checkpoint_dir, STATE_FILE), json.dumps(state, indent=1))  # the commit
+    except BaseException:
+        if _named_set(checkpoint_dir) != name:  # an interrupt may land just after the commit
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
+    _remove_leftovers(checkpoint_dir, keep=name)
 
 
 def restore_checkpoint(model, checkpoint_dir):
-    """Loads the last checkpoint if there is one; returns the number of epochs done."""
-    state = os.path.join(checkpoint_dir or "", "state.json")
-    if not checkpoint_dir or not os.path.exists(state):
+    """Loads the last checkpoint if there is one; returns the number of epochs done.
+
+    Reads only the set state.json names, after checking its files' sizes and sha256;
+    sets an interrupted save left behind are deleted. Raises ``CheckpointError`` when
+    the named set is damaged (then delete ``checkpoint_dir`` to start over).
+    """
+    if not checkpoint_dir:
         return 0
-    with open(state) as f:
-        epoch = int(json.load(f)["epoch"])
-    model.load_weights(os.path.join(checkpoint_dir, "checkpoint.weights.h5"))
+    state = _read_state(checkpoint_dir)
+    if state is None:
+        if os.path.isdir(checkpoint_dir):
+            _remove_leftovers(checkpoint_dir, keep=None)
+        return 0
+    if "set" in state:  # format 2
+        folder = os.path.join(checkpoint_dir, state["set"])
+        _remove_leftovers(checkpoint_dir, keep=state["set"])
+    else:  # format 1: the files beside state.json, unchecked
+        folder = checkpoint_dir
+        _remove_leftovers(checkpoint_dir, keep=None, legacy_files=False)
+    _check_files(checkpoint_dir, folder, state.get("files") or {})
+    model.load_weights(os.path.join(folder, WEIGHTS_FILE))
     model.optimizer.build(model.trainable_variables)
-    with np.load(os.path.join(checkpoint_dir, "optimizer.npz")) as saved:
+    with np.load(os.path.join(folder, OPTIMIZER_FILE)) as saved:
         values = [saved[f"arr_{i}"] for i in range(len(saved.files))]
     for variable, value in zip(model.optimizer.variables, values):
         variable.assign(value)
-    return epoch
+    return int(state["epoch"])
+
+
+def _digest(path, chunk_size=1 << 20):
+    digest, size = hashlib.sha256(), 0
+    with open(path, "rb") as f:
+        while chunk := f.read(chunk_size):
+            digest.update(chunk)
+            size += len(chunk)
+    return {"sha256": digest.hexdigest(), "size": size}
+
+
+def _read_state(checkpoint_dir):
+    path = os.path.join(checkpoint_dir, STATE_FILE)
+    try:
+        with open(path, encoding="utf-8") as f:
+            state = json.load(f)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as e:
+        raise CheckpointError(f"checkpoint {path} is unreadable ({e}); delete {checkpoint_dir} to start over") from None
+    if not isinstance(state, dict) or not isinstance(state.get("epoch"), int):
+        raise CheckpointError(f"checkpoint {path} has no epoch; delete {checkpoint_dir} to start over")
+    name = state.get("set")
+    if name is not None and (not isinstance(name, str) or not name.startswith(SET_PREFIX) or os.sep in name
+                             or "/" in name or name in (".", "..")):
+        raise CheckpointError(f"checkpoint {path} names an invalid set {name!r}; delete {checkpoint_dir} to start over")
+    return state
+
+
+def _named_set(checkpoint_dir):
+    try:
+        return _read_state(checkpoint_dir).get("set")
+    except (AttributeError, CheckpointError):
+        return None
+
+
+def _check_files(checkpoint_dir, folder, files):
+    problems = []
+    for name in (WEIGHTS_FILE, OPTIMIZER_FILE):
+        path, want = os.path.join(folder, name), files.get(name)
+        if not os.path.isfile(path):
+            problems.append(f"{name}: missing")
+        elif want is not None:
+            got = _digest(path)
+            if got != {"sha256": want.get("sha256"), "size": want.get("size")}:
+                problems.append(f"{name}: expected {want.get('size')} bytes with sha256 {want.get('sha256')}, "
+                                f"got {got['size']} bytes with sha256 {got['sha256']}")
+    if problems:
+        raise CheckpointError(f"checkpoint in {folder} is damaged, nothing was restored: {'; '.join(problems)}. "
+                              f"Delete {checkpoint_dir} to start over.")
+
+
+def _remove_leftovers(checkpoint_dir, keep, legacy_files=True):
+    """Delete what no state.json names: other ``ckpt-*`` sets, temp files of an interrupted
+    save, and (``legacy_files``) the format-1 files a newer set has superseded."""
+    for entry in os.scandir(checkpoint_dir):
+        name = entry.name
+        if entry.is_dir(follow_symlinks=False):
+            if name.startswith(SET_PREFIX) and name != keep:
+                shutil.rmtree(entry.path, ignore_errors=True)
+        elif (name.startswith((f".{STATE_FILE}.tmp-", f"{STATE_FILE}.tmp-"))  # atomic_write_text's, format 1's
+              or (name.startswith("tmp-") and name.endswith((".weights.h5", "-optimizer.npz")))  # format 1's
+              or (legacy_files and name in (WEIGHTS_FILE, OPTIMIZER_FILE))):
+            try:
+                os.unlink(entry.path)
+            except FileNotFoundError:
+                pass
 
 
 def logged_seconds(checkpoint_dir):
@@ -65,9 +186,20 @@ class _EpochLog:
         if not self.path:
             return
         os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
-        new = not os.path.exists(self.path)
+        new = not os.path.exists(self.path) or _drop_torn_tail(self.path) == 0
         with open(self.path, "a", newline="") as f:
             writer = csv.writer(f)
             if new:
                 writer.writerow(["epoch", *sorted(logs)])
             writer.writerow([epoch, *[f"{logs[k]:.6g}" for k in sorted(logs)]])
+
+
+def _drop_torn_tail(path):
+    """Cut a last line a kill left half-written (no newline), so the next row starts on a
+    line of its own; returns the file's size afterwards."""
+    with open(path, "rb+") as f:
+        data = f.read()
+        if data and not data.endswith(b"\n"):
+            f.truncate(data.rfind(b"\n") + 1)
+            return data.rfind(b"\n") + 1
+        return len(data)

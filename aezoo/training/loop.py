@@ -1,9 +1,11 @@
 """``train``: one call that trains under every tf.distribute strategy a user grows into.
 
-The training layer is the only one that knows about ``tf.distribute``. One device and
-``MirroredStrategy`` train with Keras's own ``model.fit`` (callbacks, progress bars,
-``BackupAndRestore``). ``MultiWorkerMirroredStrategy`` cannot use ``fit`` in Keras 3
-(keras-team/keras#20585, "Attempt to convert a value (PerReplica...)"), so it runs a
+On JAX and PyTorch it hands over to ``portable.train_portable`` (``model.fit`` on numpy
+batches, ``keras.distribution.DataParallel`` over local devices). On TensorFlow, the
+training layer is the only one that knows about ``tf.distribute``. One device and
+``MirroredStrategy`` train with Keras's own ``model.fit`` (callbacks, progress bars;
+``portable.fit_with_checkpoints`` adds atomic per-epoch checkpoints).
+``MultiWorkerMirroredStrategy`` cannot use ``fit`` in Keras 3 (keras-team/keras#20585, "Attempt to convert a value (PerReplica...)"), so it runs a
 ``tf.function`` step under the strategy that calls the model's own ``compute_loss``.
 
 Loss reduction: every aezoo loss is a per-example value averaged over the local batch;
@@ -17,6 +19,7 @@ import os
 import time
 
 from aezoo.training.checkpoints import _EpochLog, restore_checkpoint, save_checkpoint
+from aezoo.training.portable import fit_with_checkpoints, train_portable
 from aezoo.training.strategies import TrainResult, as_dataset, is_chief, make_distributed_step, resolve_strategy
 
 
@@ -43,17 +46,24 @@ def train(
     Args:
         build_model: a zero-argument callable returning a compiled aezoo model; it is
             called inside the strategy scope, as tf.distribute requires.
-        data: a numpy array of inputs, or a ``tf.data.Dataset`` of global batches.
+        data: a numpy array of inputs, a ``tf.data.Dataset`` of global batches (TensorFlow)
+            or a ``keras.utils.PyDataset`` such as ``aezoo.data.batches`` (any backend).
         epochs: total epochs; with ``checkpoint_dir`` a restarted run continues from
             its last finished epoch and stops at the same total.
         batch_size: the *global* batch size (split across replicas).
-        strategy: ``"auto"``, ``"one"``, ``"mirrored"`` or ``"multiworker"``.
+        strategy: ``"auto"``, ``"one"``, ``"mirrored"`` or ``"multiworker"`` (TensorFlow);
+            ``"auto"``, ``"one"`` or ``"data-parallel"`` (JAX).
         checkpoint_dir: where a checkpoint is written at the end of every epoch
             (on the chief only) and an ``epochs.csv`` log is appended.
         mixed_precision, jit_compile: GPU speed options (float16 compute, XLA).
     """
     import keras
 
+    if keras.backend.backend() != "tensorflow":  # JAX / PyTorch: model.fit on numpy batches
+        return train_portable(build_model, data, epochs=epochs, batch_size=batch_size, strategy=strategy,
+                              validation_data=validation_data, checkpoint_dir=checkpoint_dir, seed=seed,
+                              steps_per_epoch=steps_per_epoch, verbose=verbose, mixed_precision=mixed_precision,
+                              jit_compile=jit_compile, callbacks=callbacks, tensorboard_dir=tensorboard_dir)
     keras.utils.set_random_seed(seed)
     if mixed_precision:
         keras.mixed_precision.set_global_policy("mixed_float16")
@@ -76,30 +86,12 @@ def train(
             tf_strategy, model, dataset, epochs, checkpoint_dir, chief, steps_per_epoch, verbose, log
         )
     else:
-        history, epochs_run = _fit(
-            model, dataset, epochs, validation_data, checkpoint_dir, steps_per_epoch, verbose,
-            tensorboard_dir, list(callbacks), log,
-        )
+        with tf_strategy.scope():  # restoring the optimizer's state builds its variables
+            history, epochs_run = fit_with_checkpoints(
+                model, dataset, epochs, validation_data, checkpoint_dir, steps_per_epoch, verbose,
+                tensorboard_dir, list(callbacks), log,
+            )
     return TrainResult(model, history, kind, tf_strategy.num_replicas_in_sync, epochs_run, time.time() - start, chief)
-
-
-def _fit(model, dataset, epochs, validation_data, checkpoint_dir, steps_per_epoch, verbose,
-         tensorboard_dir, callbacks, log):
-    import keras
-
-    if checkpoint_dir:
-        # BackupAndRestore resumes weights, optimizer and epoch after a crash or kill
-        callbacks.append(keras.callbacks.BackupAndRestore(os.path.join(checkpoint_dir, "backup"), delete_checkpoint=False))
-        started = {}
-        callbacks.append(keras.callbacks.LambdaCallback(
-            on_epoch_begin=lambda epoch, logs: started.__setitem__("t", time.time()),
-            on_epoch_end=lambda epoch, logs: log.write(epoch, {**logs, "seconds": time.time() - started["t"]})))
-    if tensorboard_dir:
-        callbacks.append(keras.callbacks.TensorBoard(tensorboard_dir))
-    hist = model.fit(dataset, epochs=epochs, validation_data=validation_data, steps_per_epoch=steps_per_epoch,
-                     shuffle=False,  # the tf.data pipeline shuffles, with its seed
-                     callbacks=callbacks, verbose=verbose)
-    return hist.history, len(hist.epoch)
 
 
 def _custom_loop(strategy, model, dataset, epochs, checkpoint_dir, chief, steps_per_epoch, verbose, log):

@@ -96,29 +96,43 @@ class Recipe:
 
 
 # ------------------------------------------------------------------ finding
-def recipe_dirs():
-    return [Path.cwd() / "recipes", REPO_ROOT / "recipes"]
+def recipe_dirs(extra=()):
+    """Where recipes are looked up by name, in order: ``extra`` folders (``--recipes``),
+    ``$AEZOO_RECIPES``, ``./recipes``, and the ``recipes/`` of a source checkout."""
+    dirs = [Path(d).expanduser() for d in extra if d]
+    dirs += [Path(d).expanduser() for d in os.environ.get("AEZOO_RECIPES", "").split(os.pathsep) if d]
+    dirs += [Path.cwd() / "recipes", REPO_ROOT / "recipes"]
+    unique = []
+    for d in dirs:
+        if d.resolve() not in [u.resolve() for u in unique]:
+            unique.append(d)
+    return unique
 
 
-def list_recipes():
-    """Recipe files found in ``recipes/`` (current folder, then the repo checkout)."""
+def list_recipes(extra=()):
+    """Recipe files by stem (``conv_vae_faces``), first folder of ``recipe_dirs`` wins."""
     found = {}
-    for folder in recipe_dirs():
+    for folder in recipe_dirs(extra):
         for path in sorted(folder.glob("*.py")) if folder.is_dir() else []:
             if not path.name.startswith("_"):
                 found.setdefault(path.stem, path)
     return found
 
 
-def load_recipe(name_or_path):
+def load_recipe(name_or_path, recipes_dirs=()):
     """A ``Recipe`` from a file path or a preset name (``conv-vae-faces``)."""
     path = Path(name_or_path)
     if not path.is_file():
-        recipes = list_recipes()
+        recipes = list_recipes(recipes_dirs)
         stem = str(name_or_path).replace("-", "_").removesuffix(".py")
         if stem not in recipes:
             from aezoo.models.registry import unknown_name_error
 
+            if not recipes:
+                searched = ", ".join(str(d) for d in recipe_dirs(recipes_dirs))
+                raise ValueError(f"No recipe named {str(name_or_path)!r}: no recipe files in {searched}. Recipes "
+                                 "live in the aezoo repository's recipes/ folder: pass --recipes DIR (or set "
+                                 "AEZOO_RECIPES) to a copy of it, or give the recipe file's path.")
             raise unknown_name_error("recipe", name_or_path, [s.replace("_", "-") for s in recipes])
         path = recipes[stem]
     spec = importlib.util.spec_from_file_location(f"aezoo_recipe_{path.stem}", path)
@@ -145,23 +159,34 @@ def _train_data(recipe, smoke):
     return x_train, y_train
 
 
+def _training_batches(x_train, recipe):
+    """``tf.data`` on TensorFlow (what tf.distribute shards); numpy batches on JAX/PyTorch."""
+    import keras
+
+    from aezoo import data
+
+    if keras.backend.backend() == "tensorflow":
+        return data.dataset(x_train, batch_size=recipe.batch_size, seed=recipe.seed, binarize=recipe.binarize)
+    return data.batches(x_train, batch_size=recipe.batch_size, seed=recipe.seed, binarize=recipe.binarize)
+
+
 def run_recipe(recipe, *, smoke=False, out_dir=None, checkpoint_dir=None, strategy=None, epochs=None,
-               verbose=1, save=True):
+               verbose=1, save=True, recipes_dirs=()):
     """Train, evaluate and (unless ``save=False``) write the preset. Returns a result dict.
 
     ``smoke=True`` trains 1 epoch of 2 steps on 256 examples and evaluates on 64, to
     check the recipe end to end in seconds; its preset goes to a temp folder.
     """
 
-    from aezoo import data, presets
+    from aezoo import presets
     from aezoo.training import logged_seconds, train
 
     if isinstance(recipe, (str, os.PathLike)):
-        recipe = load_recipe(recipe)
+        recipe = load_recipe(recipe, recipes_dirs)
     x_train, y_train = _train_data(recipe, smoke)
     epochs = 1 if smoke else (epochs or recipe.epochs)
     steps = 2 if smoke else None
-    ds = data.dataset(x_train, batch_size=recipe.batch_size, seed=recipe.seed, binarize=recipe.binarize)
+    ds = _training_batches(x_train, recipe)
 
     def build():
         import keras
@@ -211,19 +236,47 @@ def run_recipe(recipe, *, smoke=False, out_dir=None, checkpoint_dir=None, strate
     if verbose:
         print(format_report(report), flush=True)
     if save:
-        folder = Path(out_dir or (tempfile.mkdtemp(prefix="aezoo-smoke-") if smoke else REPO_ROOT / "weights")) / recipe.preset
+        folder = Path(out_dir or default_out_dir(smoke)) / recipe.preset
         demo = _demo_inputs(model, recipe)
         vectors = attribute_vectors(model, x_train, y_train, recipe.attribute_vectors, recipe.attribute_examples,
                                     recipe.seed)
         presets.save_preset(model, folder, preset=recipe.preset, demo_inputs=demo, metadata={
             "architecture": recipe.architecture, "recipe": _relative(recipe.path),
-            "recipe_git_sha": presets.git_sha(REPO_ROOT), "dataset": recipe.dataset, "split": "test",
+            **recipe_provenance(recipe.path), "dataset": recipe.dataset, "split": "test",
             "image_size": recipe.image_size, "metrics": metrics, "protocol": protocol,
             "targets": report["targets"], "training": report["training"], "description": recipe.description,
             "notes": recipe.notes, "check": check, **({"attribute_vectors": vectors} if vectors else {}),
         })
         report["folder"] = str(folder)
     return report
+
+
+def default_out_dir(smoke=False):
+    """Where a recipe writes its preset folder unless told: ``./weights`` of the folder the
+    user runs from (a checkout's own weights/ when run there), never the installed
+    package; smoke runs go to a fresh temp folder."""
+    return Path(tempfile.mkdtemp(prefix="aezoo-smoke-")) if smoke else Path.cwd() / "weights"
+
+
+def recipe_provenance(path):
+    """The recipe file's sha256 and the git commit of its checkout, with whether the
+    checkout had uncommitted changes (``recipe_git_sha`` ends in ``+dirty`` then)."""
+    import hashlib
+    import subprocess
+
+    path = Path(path).resolve()
+    info = {"recipe_sha256": hashlib.sha256(path.read_bytes()).hexdigest(), "recipe_git_sha": None,
+            "git_dirty": None}
+    git = ["git", "--no-optional-locks", "-C", str(path.parent)]
+    try:
+        sha = subprocess.run(git + ["rev-parse", "HEAD"], capture_output=True, text=True, timeout=10, check=True)
+        dirty = subprocess.run(git + ["status", "--porcelain", "--untracked-files=no"], capture_output=True,
+                               text=True, timeout=10, check=True)
+    except (OSError, subprocess.SubprocessError):
+        return info  # not a git checkout: the recipe's sha256 still names it exactly
+    info["git_dirty"] = bool(dirty.stdout.strip())
+    info["recipe_git_sha"] = sha.stdout.strip() + ("+dirty" if info["git_dirty"] else "")
+    return info
 
 
 def provenance():
@@ -320,3 +373,20 @@ def format_report(report):
 
 def report_json(report):
     return json.dumps(report, indent=2, default=float)
+
+
+def record_check(folder, examples=None):
+    """Add the reproducibility check (``metadata["check"]``) to a preset written before
+    recipes recorded one: the same ``measure`` on the first N test examples, from the
+    bundled weights, rewritten atomically with its card."""
+    from aezoo import presets
+    from aezoo.evaluation.preset_metrics import CHECK_EXAMPLES, measure_preset
+
+    examples = examples or CHECK_EXAMPLES
+    model = presets.load_preset_folder(folder)
+    metrics, _ = measure_preset(model, examples=examples)
+    name = model.preset_metadata.get("preset", Path(folder).name)
+    check = {"examples": examples, "metrics": metrics, "command": f"aezoo eval {name} --examples {examples}",
+             "recorded": "after training, from the saved weights (the recipe predates recorded checks)"}
+    presets.folder.rewrite_preset(folder, {"check": check})
+    return check

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-STRATEGIES = ("auto", "one", "mirrored", "multiworker")
+STRATEGIES = ("auto", "one", "mirrored", "multiworker", "data-parallel")
 
 
 @dataclass
@@ -73,8 +73,8 @@ def resolve_strategy(strategy="auto"):
                 '{"cluster": {"worker": ["host1:12345", "host2:12345"]}, "task": {"type": "worker", "index": 0}}'
             )
         return tf.distribute.MultiWorkerMirroredStrategy(), strategy
-    if strategy == "mirrored":
-        return tf.distribute.MirroredStrategy(), strategy
+    if strategy in ("mirrored", "data-parallel"):  # data-parallel over local devices = Mirrored on TF
+        return tf.distribute.MirroredStrategy(), "mirrored"
     return tf.distribute.get_strategy(), strategy
 
 

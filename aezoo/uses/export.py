@@ -79,10 +79,12 @@ def export(model_or_preset, out_dir, format="savedmodel", overwrite=True):
     out_dir = Path(out_dir)
     if out_dir.exists() and not overwrite:
         raise FileExistsError(f"{out_dir} exists; pass overwrite=True to replace it")
+    from aezoo.io import current_umask, replace_dir
+
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
     try:
-        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it 0700; a serving user may need to read it
+        os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp makes it 0700; a serving user may need to read it
         with tempfile.TemporaryDirectory(prefix="aezoo-export-") as scratch:
             where = tmp if fmt == "savedmodel" else Path(scratch)
             for part, fn, spec in _endpoints(model):
@@ -90,19 +92,12 @@ def export(model_or_preset, out_dir, format="savedmodel", overwrite=True):
                 if fmt == "tflite":
                     (tmp / f"{part}.tflite").write_bytes(_to_tflite(where / part))
         _write_json(tmp / EXPORT_FILE, _description(model, fmt))
-        from aezoo.io import replace_dir
-
         replace_dir(tmp, out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out_dir
 
-
-def _umask():
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
 
 
 def _as_model(model_or_preset):

@@ -1,6 +1,6 @@
 """Training throughput: aezoo's conv-VAE pipeline against plain Keras on the same model.
 
-Run: ``python -m aezoo.benchmark --epochs 3`` (each side runs in its own process, so
+Run: ``python -m aezoo.benchmark training --epochs 3`` (each side runs in its own process, so
 peak memory is per side). Both train the same conv-VAE (filters 32, 64; latent 16)
 on Fashion-MNIST with Adam, batch 128, for the same epochs; the first epoch is
 warm-up (tracing) and is not timed. Reports images/s, the ratio, the final loss, and
@@ -71,7 +71,6 @@ class _Timer:
 
 def run_side(side, epochs, limit):
     import keras
-    import numpy as np
 
     from aezoo import data
 
@@ -111,7 +110,8 @@ def main(argv=None):
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
     results = {}
     for side in ("keras", "aezoo"):
-        out = subprocess.run([sys.executable, "-m", "aezoo.benchmark", "--side", side, "--epochs", str(args.epochs),
+        out = subprocess.run([sys.executable, "-m", "aezoo.benchmark", "training", "--side", side,
+                              "--epochs", str(args.epochs),
                               "--limit", str(args.limit)], env=env, capture_output=True, text=True, check=True)
         results[side] = json.loads(out.stdout.strip().splitlines()[-1])
     ratio = results["aezoo"]["images_per_s"] / results["keras"]["images_per_s"]

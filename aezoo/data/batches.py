@@ -1,0 +1,59 @@
+"""Numpy batches for ``model.fit`` on any Keras backend (no TensorFlow needed).
+
+``ArrayBatches`` is a ``keras.utils.PyDataset`` over an array: reshuffled every epoch
+and, for Bernoulli models, freshly binarised every epoch (dynamic binarisation), both
+seeded, so a JAX or PyTorch run sees the same protocol as the ``tf.data`` pipeline of
+``pipelines.dataset``. ``drop_remainder`` keeps every batch full, which data-parallel
+training over several devices needs (each device gets an equal shard).
+"""
+
+import numpy as np
+import keras
+
+from aezoo.data.pipelines import _normalise_array
+
+
+class ArrayBatches(keras.utils.PyDataset):
+    """Float32 batches of ``x`` in [0, 1]; the model's target is its input."""
+
+    def __init__(self, x, batch_size=128, shuffle=True, seed=0, binarize=False, drop_remainder=False):
+        super().__init__()
+        if not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
+            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+        self.x, self.scale = _normalise_array(x)
+        if drop_remainder and len(self.x) < batch_size:
+            raise ValueError(f"{len(self.x)} examples cannot fill one batch of {batch_size} (drop_remainder=True)")
+        self.batch_size, self.shuffle, self.binarize = int(batch_size), shuffle, binarize
+        self.drop_remainder = drop_remainder
+        self.seed, self.epoch = seed, 0
+        self._order = self._epoch_order()
+
+    def __len__(self):
+        n = len(self.x) / self.batch_size
+        return int(np.floor(n) if self.drop_remainder else np.ceil(n))
+
+    def __getitem__(self, index):
+        if not 0 <= index < len(self):
+            raise IndexError(f"batch {index} of {len(self)}")
+        rows = self._order[index * self.batch_size:(index + 1) * self.batch_size]
+        batch = self.x[np.sort(rows)].astype("float32")  # sorted rows: faster gathers, same set
+        if self.scale is not None:
+            batch /= self.scale
+        if self.binarize:
+            rng = np.random.default_rng((self.seed, self.epoch, index))
+            batch = (rng.random(batch.shape, dtype="float32") < batch).astype("float32")
+        return batch
+
+    def on_epoch_end(self):
+        self.epoch += 1
+        self._order = self._epoch_order()
+
+    def _epoch_order(self):
+        if not self.shuffle:
+            return np.arange(len(self.x))
+        return np.random.default_rng((self.seed, self.epoch)).permutation(len(self.x))
+
+
+def batches(x, batch_size=128, shuffle=True, seed=0, binarize=False, drop_remainder=False):
+    """``ArrayBatches`` over an array of examples (uint8 0-255 or float in [0, 1])."""
+    return ArrayBatches(x, batch_size, shuffle, seed, binarize, drop_remainder)

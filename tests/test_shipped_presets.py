@@ -1,0 +1,44 @@
+"""Every shipped preset loads under its pin and reproduces its recorded numbers.
+
+Each recipe records a check: its headline metrics on the first N test examples
+(``metadata["check"]``). Here every bundled preset is loaded by name (which verifies the
+pinned manifest and every file's sha256) and re-measured by the same function as
+``aezoo eval <preset> --examples N``; the numbers must agree within ``CHECK_TOLERANCE``
+(relative). The full-test-set numbers in README come from the same function.
+"""
+
+import pytest
+
+import aezoo
+from aezoo import presets
+from aezoo.cli import CHECK_TOLERANCE, main
+from aezoo.evaluation.preset_metrics import measure_preset
+
+BUNDLED = [name for name in presets.list_presets()
+           if presets.bundled_weights_dir() is not None
+           and (presets.bundled_weights_dir() / name / presets.METADATA_FILE).is_file()]
+
+
+def test_every_catalog_preset_is_bundled():
+    assert BUNDLED == presets.list_presets()
+
+
+@pytest.mark.parametrize("name", BUNDLED)
+def test_preset_loads_verified_and_reproduces_its_check(name):
+    model = aezoo.load(name)
+    meta = model.preset_metadata
+    assert model.compiled and meta["preset"] == name
+    check = meta.get("check")
+    assert check, f"{name} records no check: run aezoo.training.recipe.record_check on it"
+    metrics, _ = measure_preset(model, examples=check["examples"])
+    for key, recorded in check["metrics"].items():
+        assert metrics[key] == pytest.approx(recorded, rel=CHECK_TOLERANCE, abs=1e-9), key
+    headline = presets.get_preset(name).headline_metric
+    assert headline in metrics, f"{name}: aezoo eval does not compute its headline metric {headline}"
+
+
+def test_readme_first_command_runs(tmp_path, capsys):
+    """README's first command: the demo of a pretrained preset, offline, from bundled weights."""
+    out = tmp_path / "demo.png"
+    assert main(["demo", "conv-vae-faces", "-o", str(out)]) == 0
+    assert out.stat().st_size > 10_000
