@@ -3,11 +3,7 @@
 from aezoo.training.recipe import Recipe, Target
 
 RECIPE = Recipe(
-    preset="beta-vae-faces",
-    architecture="beta-vae",
-    config=dict(input_shape=(64, 64, 3), latent_dim=32, filters=(32, 64, 128, 256), beta=4.0, seed=0),
-    dataset="faces",
-    image_size=64,
+    preset="beta-vae-faces",  # the model (architecture, config, dataset): aezoo/presets/catalog.py
     epochs=6,
     batch_size=64,
     learning_rate=1e-3,

@@ -3,10 +3,7 @@
 from aezoo.training.recipe import Recipe, Target
 
 RECIPE = Recipe(
-    preset="contractive-ae-mnist",
-    architecture="contractive-ae",
-    config=dict(input_shape=(28, 28, 1), latent_dim=1000, contractive_weight=0.01, jacobian="exact"),
-    dataset="mnist",
+    preset="contractive-ae-mnist",  # the model (architecture, config, dataset): aezoo/presets/catalog.py
     epochs=40,
     warmup_epochs=1,
     batch_size=128,

@@ -3,10 +3,7 @@
 from aezoo.training.recipe import Recipe, Target
 
 RECIPE = Recipe(
-    preset="conv-ae-fashion",
-    architecture="conv-ae",
-    config=dict(input_shape=(28, 28, 1), latent_dim=64, filters=(32, 64)),
-    dataset="fashion_mnist",
+    preset="conv-ae-fashion",  # the model (architecture, config, dataset): aezoo/presets/catalog.py
     epochs=10,
     batch_size=128,
     learning_rate=1e-3,

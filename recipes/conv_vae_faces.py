@@ -3,12 +3,7 @@
 from aezoo.training.recipe import Recipe, Target
 
 RECIPE = Recipe(
-    preset="conv-vae-faces",
-    architecture="conv-vae",
-    config=dict(input_shape=(64, 64, 3), latent_dim=128, filters=(32, 64, 128, 256), likelihood="gaussian",
-                observation_sigma=0.1, learn_sigma=True, seed=0),
-    dataset="faces",
-    image_size=64,
+    preset="conv-vae-faces",  # the model (architecture, config, dataset): aezoo/presets/catalog.py
     epochs=60,
     warmup_epochs=1,
     batch_size=64,

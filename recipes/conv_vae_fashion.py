@@ -3,10 +3,7 @@
 from aezoo.training.recipe import Recipe, Target
 
 RECIPE = Recipe(
-    preset="conv-vae-fashion",
-    architecture="conv-vae",
-    config=dict(input_shape=(28, 28, 1), latent_dim=32, filters=(32, 64), seed=0),
-    dataset="fashion_mnist",
+    preset="conv-vae-fashion",  # the model (architecture, config, dataset): aezoo/presets/catalog.py
     epochs=6,
     batch_size=128,
     learning_rate=1e-3,

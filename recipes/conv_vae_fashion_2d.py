@@ -3,10 +3,7 @@
 from aezoo.training.recipe import Recipe, Target
 
 RECIPE = Recipe(
-    preset="conv-vae-fashion-2d",
-    architecture="conv-vae",
-    config=dict(input_shape=(28, 28, 1), latent_dim=2, filters=(32, 64), seed=0),
-    dataset="fashion_mnist",
+    preset="conv-vae-fashion-2d",  # the model (architecture, config, dataset): aezoo/presets/catalog.py
     epochs=40,
     warmup_epochs=1,
     batch_size=128,

@@ -3,10 +3,7 @@
 from aezoo.training.recipe import Recipe, Target
 
 RECIPE = Recipe(
-    preset="conv-vae-mnist",
-    architecture="conv-vae",
-    config=dict(input_shape=(28, 28, 1), latent_dim=32, filters=(32, 64), residual_blocks=1, seed=0),
-    dataset="mnist",
+    preset="conv-vae-mnist",  # the model (architecture, config, dataset): aezoo/presets/catalog.py
     epochs=150,
     warmup_epochs=1,
     batch_size=128,

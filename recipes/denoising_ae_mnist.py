@@ -3,11 +3,7 @@
 from aezoo.training.recipe import Recipe, Target
 
 RECIPE = Recipe(
-    preset="denoising-ae-mnist",
-    architecture="denoising-ae",
-    config=dict(input_shape=(28, 28, 1), latent_dim=128, hidden_units=(1024, 512), corruption="gaussian",
-                corruption_strength=0.5, seed=0),
-    dataset="mnist",
+    preset="denoising-ae-mnist",  # the model (architecture, config, dataset): aezoo/presets/catalog.py
     epochs=60,
     warmup_epochs=1,
     batch_size=128,

@@ -3,11 +3,7 @@
 from aezoo.training.recipe import Recipe, Target
 
 RECIPE = Recipe(
-    preset="dense-ae-mnist",
-    architecture="dense-ae",
-    config=dict(input_shape=(28, 28, 1), latent_dim=30, hidden_units=(1000, 500, 250), activation="relu",
-                reconstruction_loss="bce"),
-    dataset="mnist",
+    preset="dense-ae-mnist",  # the model (architecture, config, dataset): aezoo/presets/catalog.py
     epochs=200,
     warmup_epochs=2,
     batch_size=128,

@@ -3,10 +3,7 @@
 from aezoo.training.recipe import Recipe, Target
 
 RECIPE = Recipe(
-    preset="dense-vae-mnist",
-    architecture="dense-vae",
-    config=dict(input_shape=(28, 28, 1), latent_dim=50, hidden_units=(500, 500), activation="relu", seed=0),
-    dataset="mnist",
+    preset="dense-vae-mnist",  # the model (architecture, config, dataset): aezoo/presets/catalog.py
     epochs=800,
     warmup_epochs=1,
     batch_size=100,

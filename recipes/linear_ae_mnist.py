@@ -3,10 +3,7 @@
 from aezoo.training.recipe import Recipe, Target
 
 RECIPE = Recipe(
-    preset="linear-ae-mnist",
-    architecture="linear-ae",
-    config=dict(input_shape=(28, 28, 1), latent_dim=30),
-    dataset="mnist",
+    preset="linear-ae-mnist",  # the model (architecture, config, dataset): aezoo/presets/catalog.py
     epochs=20,
     batch_size=128,
     learning_rate=3e-3,

@@ -3,11 +3,7 @@
 from aezoo.training.recipe import Recipe, Target
 
 RECIPE = Recipe(
-    preset="sparse-ae-mnist",
-    architecture="sparse-ae",
-    config=dict(input_shape=(28, 28, 1), latent_dim=1000, hidden_units=(), sparsity="kl",
-                sparsity_weight=0.1, sparsity_target=0.05),
-    dataset="mnist",
+    preset="sparse-ae-mnist",  # the model (architecture, config, dataset): aezoo/presets/catalog.py
     epochs=40,
     warmup_epochs=1,
     batch_size=128,

@@ -20,6 +20,8 @@ SMALL_CONFIGS = {
     "conv-vae": dict(input_shape=(8, 8, 1), latent_dim=2, filters=(4, 8), seed=1, residual_blocks=1,
                      likelihood="gaussian", learn_sigma=True),
     "beta-vae": dict(input_shape=(8, 8, 1), latent_dim=2, filters=(4, 8), seed=1),
+    "iwae": dict(input_shape=(8, 8, 1), latent_dim=2, hidden_units=(16,), seed=1, k=3),
+    "conditional-vae": dict(input_shape=(8, 8, 1), num_classes=3, latent_dim=2, hidden_units=(16,), seed=1),
 }
 
 
@@ -34,13 +36,20 @@ def run_architecture_test(name, tmp_path):
     model = aezoo.build(name, **config)
     x = small_data(config["input_shape"])
 
+    # a conditional model takes each example's label beside it, in every call
+    conditional = hasattr(model, "num_classes")
+    y = np.arange(len(x)) % model.num_classes if conditional else None
+    with_y = {"labels": y} if conditional else {}
+    fit_args = (x, y) if conditional else (x,)
+
     # output shape, and the shared API
-    assert model.predict(x, verbose=0).shape == x.shape
-    codes = model.encode(x)
+    assert model.predict(x, verbose=0, **with_y).shape == x.shape
+    codes = model.encode(x, **with_y)
     assert codes.shape == (len(x), config["latent_dim"])
-    assert model.decode(codes).shape == x.shape
-    assert model.reconstruct(x).shape == x.shape
-    assert model.interpolate(x[0], x[1], steps=5).shape == (5, *x.shape[1:])
+    assert model.decode(codes, **with_y).shape == x.shape
+    assert model.reconstruct(x, **with_y).shape == x.shape
+    if not conditional:
+        assert model.interpolate(x[0], x[1], steps=5).shape == (5, *x.shape[1:])
     assert model.latent_dim == config["latent_dim"]
 
     # config: exactly the constructor arguments, and a JSON round trip
@@ -54,7 +63,7 @@ def run_architecture_test(name, tmp_path):
     assert rebuilt.count_params() == model.count_params()
 
     # predict works on numpy and on tf.data (TensorFlow backend only has tf.data natively)
-    if keras.backend.backend() == "tensorflow":
+    if keras.backend.backend() == "tensorflow" and not conditional:
         import tensorflow as tf
 
         ds = tf.data.Dataset.from_tensor_slices(x).batch(8)
@@ -62,7 +71,7 @@ def run_architecture_test(name, tmp_path):
 
     # one training step changes the weights with a finite loss
     before = [np.array(w) for w in model.trainable_weights]
-    history = model.fit(x, epochs=1, batch_size=len(x), verbose=0)
+    history = model.fit(*fit_args, epochs=1, batch_size=len(x), verbose=0)
     loss = history.history["loss"][-1]
     assert np.isfinite(loss)
     after = [np.array(w) for w in model.trainable_weights]
@@ -73,7 +82,7 @@ def run_architecture_test(name, tmp_path):
     model.save(path)
     restored = keras.saving.load_model(path)
     # (a VAE's forward pass samples z, so compare the deterministic reconstruct)
-    np.testing.assert_allclose(restored.reconstruct(x), model.reconstruct(x), atol=1e-5)
-    np.testing.assert_allclose(restored.encode(x), model.encode(x), atol=1e-5)
-    assert np.isfinite(restored.fit(x, epochs=1, verbose=0).history["loss"][-1])
+    np.testing.assert_allclose(restored.reconstruct(x, **with_y), model.reconstruct(x, **with_y), atol=1e-5)
+    np.testing.assert_allclose(restored.encode(x, **with_y), model.encode(x, **with_y), atol=1e-5)
+    assert np.isfinite(restored.fit(*fit_args, epochs=1, verbose=0).history["loss"][-1])
     return model

@@ -1,25 +1,86 @@
-"""The preset table and the recipes agree, and every recipe runs end to end (smoke mode)."""
+"""The catalog declares each preset once; recipes and config.json derive from it; every
+recipe runs end to end (smoke mode)."""
 
+import dataclasses
+import json
+
+import keras
 import numpy as np
 import pytest
 
 import aezoo
 from aezoo import data, presets
 from aezoo.uses import latent
-from aezoo.presets import PRESETS
-from aezoo.training.recipe import list_recipes, load_recipe, run_recipe
+from aezoo.presets import PRESETS, catalog
+from aezoo.training.recipe import Recipe, list_recipes, load_recipe, run_recipe
 
 
-def test_every_preset_has_a_recipe_with_the_same_model():
-    recipes = list_recipes()
+def test_every_preset_has_a_recipe_that_derives_its_model(monkeypatch):
+    """A recipe reads its model from the catalog, not a copy: change the catalog entry and
+    the recipe follows (a recipe restating the old config would raise instead)."""
+    recipes = {s.replace("_", "-") for s in list_recipes()}
+    assert set(PRESETS) <= recipes
+    for name in recipes - set(PRESETS):  # not bundled yet: such a recipe declares its model itself
+        assert load_recipe(name).architecture, name
     for name, spec in PRESETS.items():
         recipe = load_recipe(name)
-        assert recipe.preset == name and recipe.architecture == spec.architecture
-        assert recipe.dataset == spec.dataset
-        config = {k: v for k, v in recipe.config.items() if k != "input_shape"}
-        assert config == dict(spec.config), name
-        assert tuple(recipe.config["input_shape"]) == spec.image_shape
-    assert {s.replace("_", "-") for s in recipes} == set(PRESETS)
+        assert (recipe.preset, recipe.architecture, recipe.dataset) == (name, spec.architecture, spec.dataset)
+        assert recipe.config == spec.model_config()
+        changed = dataclasses.replace(spec, config={**spec.config, "latent_dim": spec.config["latent_dim"] + 1})
+        monkeypatch.setitem(catalog.PRESETS, name, changed)
+        assert load_recipe(name).config == changed.model_config(), f"recipes/{name} restates its model"
+        monkeypatch.setitem(catalog.PRESETS, name, spec)
+
+
+def test_recipe_refuses_a_second_model_declaration():
+    recipe = load_recipe("conv-vae-faces")
+    assert recipe.image_size == 64 and load_recipe("dense-ae-mnist").image_size is None  # 28: MNIST's own
+    assert dataclasses.replace(recipe, epochs=1).config == recipe.config  # derived values pass back in
+    assert Recipe(**{**dataclasses.asdict(recipe), "epochs": 1}).image_size == 64  # as run_recipe rebuilds it
+    with pytest.raises(ValueError, match="catalog declares the model"):
+        dataclasses.replace(recipe, config={**recipe.config, "latent_dim": 2})
+    with pytest.raises(ValueError, match="catalog declares the model"):
+        Recipe(preset="conv-vae-faces", epochs=1, image_size=32)
+    with pytest.raises(ValueError, match="must state architecture, config, dataset"):
+        Recipe(preset="my-ae-digits", epochs=1)
+    mine = Recipe(preset="my-ae-digits", epochs=1, architecture="dense-ae", dataset="digits",
+                  config={"input_shape": (8, 8, 1), "latent_dim": 4})
+    assert mine.config["latent_dim"] == 4 and mine.image_size is None
+
+
+#: bundled folders trained from an older declaration, whose current recipe has not been
+#: run to the end yet (issue 9). Strict: retraining makes the test pass and fails it here,
+#: so the entry must go when the new weights land.
+RETRAINING_PENDING = {
+    "conv-vae-faces": "bundled: Bernoulli, fixed sigma; declared: Gaussian with learned sigma",
+    "conv-vae-mnist": "bundled: latent 16, no residual blocks; declared: latent 32, residual blocks",
+    "dense-vae-mnist": "bundled: 200-200 tanh; declared: 500-500 relu",
+}
+
+
+@pytest.mark.parametrize("preset", [
+    pytest.param(p, marks=pytest.mark.xfail(strict=True, reason=f"stale, retraining pending: {RETRAINING_PENDING[p]}"))
+    if p in RETRAINING_PENDING else p for p in sorted(PRESETS)])
+def test_bundled_config_json_is_what_the_catalog_builds(preset):
+    """config.json is a training output: a folder trained from an older declaration is stale."""
+    root = presets.bundled_weights_dir()
+    if root is None or not (root / preset / presets.CONFIG_FILE).is_file():
+        pytest.skip(f"{preset} has no bundled weights")
+    bundled = json.loads((root / preset / presets.CONFIG_FILE).read_text(encoding="utf-8"))
+    # compare the models the two describe: rebuilding fills arguments added since with their defaults
+    built, declared = (_json_config(keras.saving.deserialize_keras_object(bundled)),
+                       _json_config(PRESETS[preset].build()))
+    differ = {k: (built["config"].get(k), declared["config"].get(k))
+              for k in built["config"].keys() | declared["config"].keys()
+              if built["config"].get(k) != declared["config"].get(k)}
+    assert built == declared, f"weights/{preset} is stale (bundled, declared): {differ}; aezoo train {preset}"
+
+
+def _json_config(model):
+    """What presets.save_preset writes to config.json for ``model``, as JSON reads it back."""
+    config = keras.saving.serialize_keras_object(model)
+    config.pop("compile_config", None)
+    return json.loads(json.dumps(config))
 
 
 def test_list_presets_wildcards():

@@ -16,8 +16,16 @@ from aezoo.data.pipelines import _normalise_array
 class ArrayBatches(keras.utils.PyDataset):
     """Float32 batches of ``x`` in [0, 1]; the model's target is its input."""
 
-    def __init__(self, x, batch_size=128, shuffle=True, seed=0, binarize=False, drop_remainder=False):
+    def __init__(self, x, batch_size=128, shuffle=True, seed=0, binarize=False, drop_remainder=False,
+                 labels=None, num_classes=None):
         super().__init__()
+        self.labels = None
+        if labels is not None:  # a conditional model's second input
+            from aezoo.data.pipelines import one_hot
+
+            if len(labels) != len(x):
+                raise ValueError(f"got {len(labels)} labels for {len(x)} examples")
+            self.labels = one_hot(labels, num_classes or int(np.max(labels)) + 1)
         if not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
             raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
         self.x, self.scale = _normalise_array(x)
@@ -42,6 +50,8 @@ class ArrayBatches(keras.utils.PyDataset):
         if self.binarize:
             rng = np.random.default_rng((self.seed, self.epoch, index))
             batch = (rng.random(batch.shape, dtype="float32") < batch).astype("float32")
+        if self.labels is not None:
+            return ((batch, self.labels[np.sort(rows)]),)
         return batch
 
     def on_epoch_end(self):
@@ -54,6 +64,8 @@ class ArrayBatches(keras.utils.PyDataset):
         return np.random.default_rng((self.seed, self.epoch)).permutation(len(self.x))
 
 
-def batches(x, batch_size=128, shuffle=True, seed=0, binarize=False, drop_remainder=False):
-    """``ArrayBatches`` over an array of examples (uint8 0-255 or float in [0, 1])."""
-    return ArrayBatches(x, batch_size, shuffle, seed, binarize, drop_remainder)
+def batches(x, batch_size=128, shuffle=True, seed=0, binarize=False, drop_remainder=False, labels=None,
+            num_classes=None):
+    """``ArrayBatches`` over an array of examples (uint8 0-255 or float in [0, 1]); with
+    ``labels``, batches are ``((x, one_hot),)`` for a conditional model."""
+    return ArrayBatches(x, batch_size, shuffle, seed, binarize, drop_remainder, labels, num_classes)

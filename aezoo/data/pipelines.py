@@ -66,8 +66,12 @@ def _normalise_array(x):
     return x, None
 
 
-def _batches(ds, n, scale, batch_size, shuffle, seed, binarize, repeat, resize_to=None):
-    """Shuffle -> repeat -> batch -> to float [0, 1] -> (resize) -> (dynamic binarise) -> prefetch."""
+def _batches(ds, n, scale, batch_size, shuffle, seed, binarize, repeat, resize_to=None, labelled=False):
+    """Shuffle -> repeat -> batch -> to float [0, 1] -> (resize) -> (dynamic binarise) -> prefetch.
+
+    ``labelled``: elements are ``(x, one_hot)``; batches come out as ``((x, one_hot),)``,
+    the two inputs of a conditional model and no target.
+    """
     import tensorflow as tf
 
     if shuffle:
@@ -84,7 +88,10 @@ def _batches(ds, n, scale, batch_size, shuffle, seed, binarize, repeat, resize_t
             b = tf.clip_by_value(tf.image.resize(b, resize_to, antialias=True), 0.0, 1.0)
         return b
 
-    ds = ds.map(to_unit, num_parallel_calls=tf.data.AUTOTUNE)
+    def on_images(fn):
+        return (lambda b, y: (fn(b), y)) if labelled else fn
+
+    ds = ds.map(on_images(to_unit), num_parallel_calls=tf.data.AUTOTUNE)
     if binarize:
         # one fresh seed per batch; rerandomize_each_iteration gives new draws every epoch
         seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
@@ -93,12 +100,26 @@ def _batches(ds, n, scale, batch_size, shuffle, seed, binarize, repeat, resize_t
             pair = tf.stack([s, tf.constant(seed, tf.int64)])
             return tf.cast(tf.random.stateless_uniform(tf.shape(b), seed=pair) < b, tf.float32)
 
-        ds = tf.data.Dataset.zip((ds, seeds)).map(draw, num_parallel_calls=tf.data.AUTOTUNE)
+        if labelled:
+            ds = tf.data.Dataset.zip((ds, seeds)).map(lambda by, s: (draw(by[0], s), by[1]),
+                                                      num_parallel_calls=tf.data.AUTOTUNE)
+        else:
+            ds = tf.data.Dataset.zip((ds, seeds)).map(draw, num_parallel_calls=tf.data.AUTOTUNE)
+    if labelled:
+        ds = ds.map(lambda b, y: ((b, y),))
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
+def one_hot(labels, num_classes):
+    """Class indices -> float32 one-hot rows (the label input of conditional models)."""
+    labels = np.asarray(labels).astype("int64").ravel()
+    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+        raise ValueError(f"labels must lie in [0, {num_classes}), got range [{labels.min()}, {labels.max()}]")
+    return np.eye(num_classes, dtype="float32")[labels]
+
+
 def dataset(name_or_array, split="train", batch_size=128, shuffle=True, seed=0, binarize=False,
-            repeat=False, image_size=None, validation_fraction=0.0, subset=None):
+            repeat=False, image_size=None, validation_fraction=0.0, subset=None, labels=None, num_classes=None):
     """A ``tf.data.Dataset`` of float32 batches of ``x`` in [0, 1] (the target is the input).
 
     Args:
@@ -116,6 +137,8 @@ def dataset(name_or_array, split="train", batch_size=128, shuffle=True, seed=0, 
         image_size: size for ``faces``/``utkface``/``celeb_a``; for arrays, resize to it.
         validation_fraction: fraction of train held out as the validation split.
         subset: keep only the first ``subset`` examples of the split (smoke runs).
+        labels, num_classes: for an array, its class indices: batches are then
+            ``((x, one_hot),)``, what a conditional model (``conditional-vae``) trains on.
 
     Example:
         >>> train = dataset("mnist", validation_fraction=0.1, binarize=True)
@@ -157,5 +180,12 @@ def dataset(name_or_array, split="train", batch_size=128, shuffle=True, seed=0, 
         x = x[:subset]
     if len(x) == 0:
         raise ValueError(f"split {split!r} is empty (validation_fraction={validation_fraction}, subset={subset})")
+    if labels is not None:
+        if isinstance(name_or_array, str) or split != "train" or validation_fraction or subset:
+            raise ValueError("labels= goes with an array passed as a whole (split='train', no validation or subset)")
+        if len(labels) != len(x):
+            raise ValueError(f"got {len(labels)} labels for {len(x)} examples")
+        ds = tf.data.Dataset.from_tensor_slices((x, one_hot(labels, num_classes or int(np.max(labels)) + 1)))
+        return _batches(ds, len(x), scale, batch_size, shuffle, seed, binarize, repeat, resize_to, labelled=True)
     ds = tf.data.Dataset.from_tensor_slices(x)
     return _batches(ds, len(x), scale, batch_size, shuffle, seed, binarize, repeat, resize_to)

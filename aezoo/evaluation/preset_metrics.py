@@ -55,6 +55,8 @@ def measure(model, dataset, *, image_size=None, binarized=False, nll_samples=0, 
     if x_train is None:
         x_train, y_train = data.load_arrays(dataset, "train", image_size, with_labels=True)
     x_test, y_test = data.load_arrays(dataset, "test", image_size, with_labels=True)
+    if hasattr(model, "num_classes"):  # class-conditional: scored on what it draws per class
+        return _conditional(model, x_train, y_train, x_test, y_test, binarized, examples, probe_train)
     labels_train, labels_test = probe_labels(y_train), probe_labels(y_test)
     metrics = evaluate(model, x_test, x_train=x_train[:probe_train],
                        y_train=None if labels_train is None else labels_train[:probe_train],
@@ -77,6 +79,21 @@ def measure(model, dataset, *, image_size=None, binarized=False, nll_samples=0, 
         protocol.update(nll_k=int(nll_samples), nll_examples=int(n))
     if denoising:
         metrics.update(denoising_metrics(model, x_test[: examples or len(x_test)]))
+    return metrics, protocol
+
+
+def _conditional(model, x_train, y_train, x_test, y_test, binarized, examples, probe_train):
+    from aezoo import data
+    from aezoo.evaluation.conditional import SAMPLES_PER_CLASS, conditional_metrics
+
+    n = examples or len(x_test)
+    x_test, y_test = x_test[:n], y_test[:n]
+    if binarized:
+        x_test = data.binarize(x_test, seed=protocol_seed())
+    metrics = conditional_metrics(model, x_train[:probe_train], y_train[:probe_train], x_test, y_test)
+    protocol = {"split": "test", "n_test": int(n), "n_train": int(min(probe_train, len(x_train))),
+                "binarized": bool(binarized), "samples_per_class": SAMPLES_PER_CLASS,
+                "judge": "raw-pixel standardised logistic regression (the linear-probe protocol) on the training split"}
     return metrics, protocol
 
 

@@ -5,9 +5,11 @@ from aezoo.models.conv import ConvAutoencoder
 from aezoo.models.dense import DenseAutoencoder, LinearAutoencoder
 from aezoo.models.regularised import ContractiveAutoencoder, DenoisingAutoencoder, SparseAutoencoder
 from aezoo.models.variational import BetaVAE, ConvVAE, DenseVAE, VariationalAutoencoder
+from aezoo.models.iwae import IWAE
+from aezoo.models.conditional import ConditionalVAE
 
 __all__ = [
-    "Autoencoder", "BetaVAE", "ContractiveAutoencoder", "ConvAutoencoder", "ConvVAE",
-    "DenoisingAutoencoder", "DenseAutoencoder", "DenseVAE", "LinearAutoencoder",
+    "Autoencoder", "BetaVAE", "ConditionalVAE", "ContractiveAutoencoder", "ConvAutoencoder", "ConvVAE",
+    "DenoisingAutoencoder", "DenseAutoencoder", "DenseVAE", "IWAE", "LinearAutoencoder",
     "SparseAutoencoder", "VariationalAutoencoder",
 ]

@@ -18,13 +18,23 @@ _COMPILED = weakref.WeakKeyDictionary()
 
 
 def run(model, x, batch_size=256):
-    """Outputs of ``model(x, training=False)`` as numpy (a list for multi-output models)."""
+    """Outputs of ``model(x, training=False)`` as numpy (a list for multi-output models).
+
+    ``x`` is one array, or a list of arrays for a multi-input model (same first axis).
+    """
     fn = _COMPILED.get(model)
     if fn is None:
         fn = _COMPILED[model] = _compile(model)
-    if len(x) <= batch_size:
+    n = len(x[0]) if isinstance(x, (list, tuple)) else len(x)
+    if n <= batch_size:
         return _to_numpy(fn(x))
-    chunks = [_to_numpy(fn(x[start:start + batch_size])) for start in range(0, len(x), batch_size)]
+
+    def rows(start):
+        if isinstance(x, (list, tuple)):
+            return [part[start:start + batch_size] for part in x]
+        return x[start:start + batch_size]
+
+    chunks = [_to_numpy(fn(rows(start))) for start in range(0, n, batch_size)]
     if isinstance(chunks[0], list):
         return [np.concatenate(parts) for parts in zip(*chunks)]
     return np.concatenate(chunks)
@@ -50,10 +60,12 @@ def _compile(model):
 def _compile_tensorflow(model):
     import tensorflow as tf
 
-    shape = (None,) + tuple(model.inputs[0].shape[1:])
-    call = tf.function(lambda x: model(x, training=False), input_signature=[tf.TensorSpec(shape, "float32")],
-                       reduce_retracing=True)
-    return lambda x: call(tf.convert_to_tensor(x, "float32"))
+    specs = [tf.TensorSpec((None,) + tuple(t.shape[1:]), "float32") for t in model.inputs]
+    if len(specs) == 1:
+        call = tf.function(lambda x: model(x, training=False), input_signature=specs, reduce_retracing=True)
+        return lambda x: call(tf.convert_to_tensor(x, "float32"))
+    call = tf.function(lambda *xs: model(list(xs), training=False), input_signature=specs, reduce_retracing=True)
+    return lambda xs: call(*[tf.convert_to_tensor(part, "float32") for part in xs])
 
 
 def _compile_jax(model):
@@ -75,6 +87,8 @@ def _compile_torch(model):
 
     def call(x):
         with torch.no_grad():
+            if isinstance(x, (list, tuple)):
+                return model([keras.ops.convert_to_tensor(part) for part in x], training=False)
             return model(keras.ops.convert_to_tensor(x), training=False)
 
     return call

@@ -40,25 +40,31 @@ class VariationalAutoencoder(Autoencoder):
         z_log_var = keras.layers.Dense(latent_dim, name="encoder_z_log_var")(h)
         encoder = keras.Model(x_in, [z_mean, z_log_var], name="encoder")
         decoder = self._make_decoder(latent_dim, input_shape)
-        kl = KLDivergence(beta, name="kl_divergence")
-        sampling = Sampling(seed, name="sampling")
         likelihood_loss = LikelihoodLoss(likelihood, observation_sigma, learn_sigma, name="likelihood")
 
         # === Functional model ===
         inputs = keras.Input(input_shape, name="inputs")
-        z_mean, z_log_var = kl(encoder(inputs))
-        z = sampling([z_mean, z_log_var])
-        outputs = likelihood_loss([inputs, decoder(z)])
+        outputs, objective_layers = self._objective_graph(inputs, encoder, decoder, likelihood_loss, beta, seed)
         Autoencoder.__init__(self, inputs=inputs, outputs=outputs, name=name, **kwargs)
 
         # === Config ===
         self.encoder, self.decoder = encoder, decoder
-        self.sampling, self.likelihood_loss = sampling, likelihood_loss
+        for attribute, layer in objective_layers.items():
+            setattr(self, attribute, layer)
+        self.likelihood_loss = likelihood_loss
         self.data_shape, self.latent_dim = input_shape, int(latent_dim)
         self.likelihood, self.observation_sigma = likelihood, float(observation_sigma)
         self.learn_sigma = bool(learn_sigma)
         self.beta, self.seed = float(beta), seed
         self._sample_seed = keras.random.SeedGenerator(seed)
+
+    def _objective_graph(self, inputs, encoder, decoder, likelihood_loss, beta, seed):
+        """The negative ELBO: -log p(x|z) at one sampled z plus beta * KL(q(z|x) || N(0, I))."""
+        kl = KLDivergence(beta, name="kl_divergence")
+        sampling = Sampling(seed, name="sampling")
+        z_mean, z_log_var = kl(encoder(inputs))
+        z = sampling([z_mean, z_log_var])
+        return likelihood_loss([inputs, decoder(z)]), {"sampling": sampling}
 
     @property
     def requires_unit_range(self):

@@ -1,9 +1,16 @@
-"""The table of pretrained presets: the one place to add or change one.
+"""The table of pretrained presets: the one place that declares each one.
 
 A preset is ``{architecture}-{dataset}``: an architecture and its constructor config,
 the data it was trained on, the recipe that trains it, the metric its card leads
 with, and the Hugging Face repo holding its weights. Hyperparameters stay out of
 names; new weights for the same preset are new Hub revisions.
+
+The model is declared here, not in the recipe, because this module ships in the
+package and ``recipes/`` does not: ``aezoo.load``, ``from_preset``, ``aezoo list`` and
+``aezoo show`` work from an installed wheel with this table alone. Everything else
+derives from it: a recipe names its preset and gets architecture, config and dataset
+from here (``aezoo.training.recipe.Recipe``), and a trained folder's config.json is
+``build()``'s config (tests/test_presets.py catches a stale one).
 
 Example:
     >>> aezoo.presets.list_presets("*vae*")
@@ -31,7 +38,8 @@ class PresetSpec:
     Args:
         name: ``{architecture}-{dataset}``.
         architecture: a registered architecture name (``aezoo.list_architectures()``).
-        config: constructor arguments other than ``input_shape``.
+        config: constructor arguments other than ``input_shape``; the recipe trains exactly
+            this and the preset folder's config.json is what it builds.
         dataset: an ``aezoo.data`` dataset name.
         image_shape: shape of one input, ``(height, width, channels)``.
         description: one sentence for the table and the model card.
@@ -88,7 +96,8 @@ _ON_MNIST = {"dataset": "mnist", "image_shape": _MNIST, "license": "cc-by-sa-3.0
 _ON_FASHION = {"dataset": "fashion_mnist", "image_shape": _MNIST, "license": "mit"}
 _ON_FACES = {"dataset": "faces", "image_shape": _FACES, "license": "other"}
 
-# Configs must equal the recipes' (tests/test_presets.py checks): recipes train, this table names.
+# The one declaration of each preset's model: its recipe (recipes/<name>.py) reads architecture,
+# config and dataset from here and adds how to train; never copy them into it.
 PRESETS = {
     spec.name: spec
     for spec in (
@@ -122,6 +131,10 @@ PRESETS = {
                    {"latent_dim": 32, "filters": (32, 64), "residual_blocks": 1, "seed": 0},
                    **_ON_MNIST, headline_metric="nll_is",
                    description="Convolutional VAE with residual blocks, Bernoulli likelihood, 32-d latent, binarised MNIST."),
+        PresetSpec("conditional-vae-mnist", "conditional-vae",
+                   {"num_classes": 10, "latent_dim": 16, "hidden_units": (512, 256), "seed": 0},
+                   **_ON_MNIST, headline_metric="sample_accuracy",
+                   description="Class-conditional dense VAE: draws the digit it is asked for."),
         PresetSpec("conv-vae-fashion", "conv-vae", {"latent_dim": 32, "filters": (32, 64), "seed": 0},
                    **_ON_FASHION, headline_metric="psnr",
                    description="Convolutional VAE, 32-d latent, on Fashion-MNIST grey levels."),

@@ -1,8 +1,11 @@
 """Recipes: everything needed to reproduce one preset and its published numbers.
 
-A recipe file in ``recipes/`` declares ``RECIPE = Recipe(...)``: architecture and
-config, dataset and split, optimiser and schedule, epochs, global batch size, seed,
-strategy, and target metrics with a tolerance and the published anchor. ``run_recipe``
+A recipe file in ``recipes/`` declares ``RECIPE = Recipe(preset=...)``: how that preset
+is trained and measured (split, optimiser and schedule, epochs, global batch size, seed,
+strategy, and target metrics with a tolerance and the published anchor). What the model
+is (architecture, config, dataset, input size) is not restated: ``Recipe`` derives it
+from the preset's catalog entry (``aezoo.presets.catalog``), the one place that declares
+it, because the catalog ships in the package and the recipes do not. ``run_recipe``
 trains it through ``aezoo.training``, evaluates it with ``aezoo.evaluation``'s fixed
 protocol, prints obtained vs target, and writes ``weights/<preset>/`` atomically.
 """
@@ -49,20 +52,31 @@ class Target:
 
 @dataclass(frozen=True)
 class Recipe:
-    """How one preset is trained and measured (see module docstring)."""
+    """How one preset is trained and measured (see module docstring).
+
+    ``architecture``, ``config`` (``input_shape`` included), ``dataset`` and
+    ``image_size`` come from ``aezoo.presets.catalog`` when ``preset`` is catalogued:
+    the catalog is what ``aezoo.load``, ``from_preset``, ``aezoo list`` and ``aezoo show``
+    read in an installed package, where ``recipes/`` does not exist, so it holds the one
+    declaration and the recipe adds only training. A value passed anyway must equal the
+    catalog's (so ``dataclasses.replace`` and ``asdict`` round-trips work) and a
+    different one is an error, never a silent second model. A recipe for a preset that
+    is not catalogued (your own, run with ``--recipes DIR``) states architecture, config
+    and dataset itself (and image_size where it is not the dataset's default).
+    """
 
     preset: str
-    architecture: str
-    config: dict
-    dataset: str
     epochs: int
+    architecture: str | None = None  # derived from the catalog (see class docstring)
+    config: dict | None = None  # derived: the catalog's config plus input_shape
+    dataset: str | None = None  # derived from the catalog
     batch_size: int = 128
     learning_rate: float = 1e-3
     schedule: str = "cosine"  # "constant" or "cosine" decay to 0 over the run
     warmup_epochs: float = 0.0  # linear learning-rate warm-up from 0 before the cosine decay
     seed: int = 0
     strategy: str = "auto"
-    image_size: int | None = None
+    image_size: int | None = None  # derived: the model's input size, None where it is the dataset's default
     binarize: bool = False  # dynamic binarisation in training, fixed seeded one at test
     validation_fraction: float = 0.0
     train_subset: int | None = None
@@ -77,6 +91,25 @@ class Recipe:
     attribute_examples: int = 20  # training examples with and without each attribute (the seeds use 20)
     notes: str = ""
     path: str = field(default="", compare=False)
+
+    def __post_init__(self):
+        from aezoo.presets import catalog
+
+        spec = catalog.PRESETS.get(self.preset)
+        if spec is None:
+            missing = [k for k in ("architecture", "config", "dataset") if getattr(self, k) is None]
+            if missing:
+                raise ValueError(f"Recipe for {self.preset!r}: not a catalogued preset (aezoo.list_presets()), "
+                                 f"so it must state {', '.join(missing)}; or add a PresetSpec to "
+                                 "aezoo/presets/catalog.py and state none of them")
+            return
+        for key, value in _model_fields(spec).items():
+            given = getattr(self, key)
+            same_size = key == "image_size" and given == spec.image_shape[0]  # 28 on MNIST is its default
+            if given is not None and _plain(given) != _plain(value) and not same_size:
+                raise ValueError(f"Recipe for {self.preset!r} says {key}={given!r}, but aezoo/presets/catalog.py "
+                                 f"declares {value!r}: the catalog declares the model, leave {key} out of the recipe")
+            object.__setattr__(self, key, value)
 
     def steps_per_epoch(self, n_train):
         return int(np.ceil(n_train / self.batch_size))
@@ -93,6 +126,21 @@ class Recipe:
             return keras.optimizers.schedules.CosineDecay(0.0, total, alpha=0.01, warmup_target=self.learning_rate,
                                                           warmup_steps=warmup)
         return keras.optimizers.schedules.CosineDecay(self.learning_rate, total, alpha=0.01)
+
+
+def _model_fields(spec):
+    """The recipe fields a catalog entry determines: what to build and which data feeds it."""
+    from aezoo.data.catalog import DATASETS
+
+    size = spec.image_shape[0]
+    default = DATASETS[spec.dataset].image_shape[0] if spec.dataset in DATASETS else None
+    return {"architecture": spec.architecture, "config": dict(spec.model_config()), "dataset": spec.dataset,
+            "image_size": None if size == default else size}
+
+
+def _plain(value):
+    """``value`` with tuples as lists, so a config read back from JSON compares equal."""
+    return json.loads(json.dumps(value, default=dict))
 
 
 # ------------------------------------------------------------------ finding
@@ -159,15 +207,19 @@ def _train_data(recipe, smoke):
     return x_train, y_train
 
 
-def _training_batches(x_train, recipe):
+def _training_batches(x_train, recipe, y_train=None):
     """``tf.data`` on TensorFlow (what tf.distribute shards); numpy batches on JAX/PyTorch."""
     import keras
 
     from aezoo import data
 
+    conditional = {"labels": y_train, "num_classes": recipe.config["num_classes"]} if (
+        "num_classes" in recipe.config) else {}
     if keras.backend.backend() == "tensorflow":
-        return data.dataset(x_train, batch_size=recipe.batch_size, seed=recipe.seed, binarize=recipe.binarize)
-    return data.batches(x_train, batch_size=recipe.batch_size, seed=recipe.seed, binarize=recipe.binarize)
+        return data.dataset(x_train, batch_size=recipe.batch_size, seed=recipe.seed, binarize=recipe.binarize,
+                            **conditional)
+    return data.batches(x_train, batch_size=recipe.batch_size, seed=recipe.seed, binarize=recipe.binarize,
+                        **conditional)
 
 
 def run_recipe(recipe, *, smoke=False, out_dir=None, checkpoint_dir=None, strategy=None, epochs=None,
@@ -186,7 +238,7 @@ def run_recipe(recipe, *, smoke=False, out_dir=None, checkpoint_dir=None, strate
     x_train, y_train = _train_data(recipe, smoke)
     epochs = 1 if smoke else (epochs or recipe.epochs)
     steps = 2 if smoke else None
-    ds = _training_batches(x_train, recipe)
+    ds = _training_batches(x_train, recipe, y_train)
 
     def build():
         import keras

@@ -83,9 +83,22 @@ def interpolation_strip(model, x_a, x_b, path, steps=8):
     return save_panels(path, [(f"{method} interpolation", image_grid(strip, steps))])
 
 
+def class_samples(model, path, per_class=8, seed=0, title=None, class_names=None):
+    """A conditional model's draws on request: one row of ``per_class`` samples per class."""
+    rows = []
+    for c in range(model.num_classes):
+        name = class_names[c] if class_names else str(c)
+        rows.append((f"{name}: sample(n, labels={c})", image_grid(model.sample(per_class, labels=c, seed=seed + c),
+                                                                  per_class)))
+    return save_panels(path, rows, title=title)
+
+
 def demo_figure(model, path, inputs, seed=0, title=None, attribute=None, strengths=(0.0, 1.0, 2.0, 3.0)):
     """The demo sheet: inputs and reconstructions, prior samples (VAEs), an interpolation,
-    and with ``attribute=(name, vector)`` that vector added to the first input's code."""
+    and with ``attribute=(name, vector)`` that vector added to the first input's code.
+    A class-conditional model shows every class drawn on request instead."""
+    if hasattr(model, "num_classes"):
+        return class_samples(model, path, seed=seed, title=title)
     inputs = np.asarray(inputs, "float32")[:8]
     columns = len(inputs)
     panels = [("inputs", image_grid(inputs, columns)),

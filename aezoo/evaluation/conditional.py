@@ -1,0 +1,42 @@
+"""Metrics of a class-conditional model: does it draw the class it is asked for?
+
+A judge classifier (the protocol's standardised logistic regression on raw pixels,
+trained on the training split) labels ``samples_per_class`` seeded draws of every class;
+``sample_accuracy`` is the fraction it labels as requested. Its accuracy on the real
+test images (``judge_test_accuracy``) says how far to trust it. Beside these: the
+conditional ELBO and the reconstruction error of the test images given their labels.
+"""
+
+import numpy as np
+
+from aezoo.evaluation.metrics import mse_per_pixel, squared_error_per_image
+from aezoo.evaluation.protocol import PROTOCOL
+
+SAMPLES_PER_CLASS = 100
+
+
+def judge_classifier(x_train, y_train, seed=0):
+    """The protocol's raw-pixel logistic regression, fitted on ``x_train``."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    judge = make_pipeline(StandardScaler(), LogisticRegression(
+        C=1.0, solver="lbfgs", max_iter=PROTOCOL["linear_probe"]["max_iter"], random_state=seed))
+    return judge.fit(x_train.reshape(len(x_train), -1), np.asarray(y_train).ravel())
+
+
+def conditional_metrics(model, x_train, y_train, x_test, y_test, samples_per_class=SAMPLES_PER_CLASS, seed=0):
+    """``{sample_accuracy, judge_test_accuracy, elbo, mse_per_pixel, squared_error_per_image}``."""
+    judge = judge_classifier(x_train, y_train, seed)
+    flat = lambda a: a.reshape(len(a), -1)  # noqa: E731
+    requested = np.repeat(np.arange(model.num_classes), samples_per_class)
+    samples = model.sample(len(requested), labels=requested, seed=seed)
+    x_hat = model.reconstruct(x_test, y_test)
+    return {
+        "sample_accuracy": float(np.mean(judge.predict(flat(samples)) == requested)),
+        "judge_test_accuracy": float(np.mean(judge.predict(flat(x_test)) == np.asarray(y_test).ravel())),
+        "elbo": float(np.mean(model.elbo(x_test, y_test, seed=seed))),
+        "mse_per_pixel": mse_per_pixel(x_test, x_hat),
+        "squared_error_per_image": squared_error_per_image(x_test, x_hat),
+    }
