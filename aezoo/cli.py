@@ -97,11 +97,12 @@ def _cmd_eval(args):
     if args.nll_samples is not None:
         meta = {**meta, "protocol": {**(meta.get("protocol") or {}), "nll_k": args.nll_samples}}
     model.preset_metadata = meta
-    metrics, protocol = measure_preset(model, examples=args.examples)
+    metrics, protocol = measure_preset(model, examples=args.examples, probe_train=args.probe_train)
     print(json.dumps({"metrics": metrics, "protocol": {k: v for k, v in protocol.items() if k != "definitions"}},
                      indent=2, default=float))
     check = meta.get("check") or {}
-    if args.examples and check.get("examples") == args.examples and not args.dataset:
+    same_probe = args.probe_train is not None and check.get("probe_train") == args.probe_train
+    if args.examples and check.get("examples") == args.examples and same_probe and not args.dataset:
         worst = max((abs(metrics[k] - v) / max(abs(v), 1e-12) for k, v in check["metrics"].items()
                      if k in metrics), default=0.0)
         verdict = "reproduces" if worst <= CHECK_TOLERANCE else "DOES NOT reproduce"
@@ -219,6 +220,8 @@ def build_parser():
     p.add_argument("--dataset", help="another aezoo dataset name with the same input shape")
     p.add_argument("--examples", type=int, help="first N test examples (default: all)")
     p.add_argument("--nll-samples", type=int, help="importance samples for the NLL (default: the recipe's k)")
+    p.add_argument("--probe-train", type=int, help="training examples for the PCA baseline and probes "
+                   "(default: the recipe's, 10,000)")
     p.set_defaults(func=_cmd_eval)
 
     p = sub.add_parser("train", help="train a preset from its recipe and write weights/<preset>/")

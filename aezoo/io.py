@@ -7,6 +7,7 @@ file system). A crash or kill leaves at worst a stray ``.tmp-`` file, never a to
 """
 
 import contextlib
+import hashlib
 import os
 import shutil
 import tempfile
@@ -137,3 +138,13 @@ def replace_dir(src, dst):
         raise
     finally:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def file_digest(path, chunk_size=1 << 20):
+    """``{"sha256": hex, "size": bytes}`` of a file, read in chunks (manifests, checkpoint sets)."""
+    digest, size = hashlib.sha256(), 0
+    with open(path, "rb") as f:
+        while chunk := f.read(chunk_size):
+            digest.update(chunk)
+            size += len(chunk)
+    return {"sha256": digest.hexdigest(), "size": size}

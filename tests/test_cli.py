@@ -89,14 +89,14 @@ def test_export_both_formats(preset, tmp_path, capsys):
 
 @pytest.mark.parametrize("name", ["denoising-ae-mnist", "dense-vae-mnist"])
 def test_eval_reproduces_the_recipes_recorded_check(name, tmp_path, capsys):
-    """`aezoo eval <preset> --examples N` re-measures every headline metric (PSNR gain,
+    """`aezoo eval <preset> --examples N --probe-train M` re-measures every headline metric (PSNR gain,
     IS-NLL, probes, PCA ratio) with the recipe's own function and matches its check."""
     from aezoo.training.recipe import run_recipe
 
     folder = run_recipe(name, smoke=True, out_dir=tmp_path, verbose=0)["folder"]
     check = presets.read_metadata(folder)["check"]
     capsys.readouterr()
-    assert main(["eval", folder, "--examples", str(check["examples"])]) == 0
+    assert main(["eval", folder, "--examples", str(check["examples"]), "--probe-train", str(check["probe_train"])]) == 0
     out = capsys.readouterr().out
     assert "reproduces the recipe's recorded check" in out
     printed = json.loads(out[: out.rindex("}") + 1])["metrics"]
@@ -108,7 +108,7 @@ def test_eval_reproduces_the_recipes_recorded_check(name, tmp_path, capsys):
     meta = json.loads(meta_path.read_text())
     meta["check"]["metrics"][headline] *= 1.1  # a number the weights do not give
     meta_path.write_text(json.dumps(meta))
-    assert main(["eval", folder, "--examples", str(check["examples"])]) == 1
+    assert main(["eval", folder, "--examples", str(check["examples"]), "--probe-train", str(check["probe_train"])]) == 1
     assert "DOES NOT reproduce" in capsys.readouterr().out
 
 

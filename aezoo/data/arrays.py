@@ -1,25 +1,7 @@
-"""Datasets by name -> numpy arrays and ``tf.data`` pipelines; plus the user's own data.
+"""Named datasets as numpy arrays, splits, binarisation and corruption (no TensorFlow).
 
-Every image comes out float32, NHWC, in [0, 1]. A named dataset is looked for in
-local folders first (``data_roots()``), then fetched by its standard downloader
-(Keras, scikit-learn, TensorFlow Datasets). When all of them fail, the error lists
-every place looked at and how to get the data. Protocols fixed here, once:
-
-- splits: the official test split; validation is carved from train with a seed
-  (``split_validation``), so train and validation never overlap for one seed and
-  fraction;
-- Bernoulli models: ``dataset(..., binarize=True)`` draws a fresh binarisation each
-  epoch (dynamic); ``binarize_fixed`` is the one seeded binarisation for evaluation.
-
-CelebA and UTKFace are for non-commercial research only (see ``DATASETS``): they are
-read from where the user keeps them, decoded copies go to the user's cache folder
-(``AEZOO_CACHE``, default ``~/.cache/aezoo``), never into this repository.
-
-Example:
-    >>> from aezoo import data
-    >>> train = data.dataset("fashion_mnist", batch_size=128, validation_fraction=0.1)
-    >>> val = data.dataset("fashion_mnist", split="validation", validation_fraction=0.1)
-    >>> x_test = data.load_arrays("fashion_mnist", split="test")
+The protocols (official test split, seeded validation carve, dynamic vs fixed
+binarisation) are described once, in ``aezoo.data``'s docstring.
 """
 
 import difflib

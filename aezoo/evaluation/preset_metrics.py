@@ -14,6 +14,14 @@ from aezoo.evaluation.report import evaluate
 
 #: test examples of the reproducibility check a recipe records (``metadata["check"]``)
 CHECK_EXAMPLES = 200
+#: training examples for the check's PCA baseline and probes: the check re-runs every metric's
+#: code path in seconds (fitting probes on the protocol's 10,000 takes minutes per preset)
+CHECK_PROBE_TRAIN = 2000
+
+
+def check_command(name, examples=CHECK_EXAMPLES, probe_train=CHECK_PROBE_TRAIN):
+    """The ``aezoo eval`` command that reproduces a recorded check."""
+    return f"aezoo eval {name} --examples {examples} --probe-train {probe_train}"
 
 
 def probe_labels(y):
@@ -103,8 +111,9 @@ def protocol_seed():
     return PROTOCOL["binarization"]["test_seed"]
 
 
-def measure_preset(model, examples=None):
-    """``measure`` with everything taken from a loaded preset's metadata (``aezoo eval``)."""
+def measure_preset(model, examples=None, probe_train=None):
+    """``measure`` with everything taken from a loaded preset's metadata (``aezoo eval``);
+    ``probe_train`` overrides the protocol's training examples for PCA and probes."""
     meta = getattr(model, "preset_metadata", None) or {}
     dataset = meta.get("dataset")
     if not dataset:
@@ -114,4 +123,4 @@ def measure_preset(model, examples=None):
     return measure(model, dataset, image_size=meta.get("image_size"), binarized=bool(protocol.get("binarized")),
                    nll_samples=int(protocol.get("nll_k") or 0), nll_examples=protocol.get("nll_examples"),
                    denoising="psnr_gain" in recorded, examples=examples,
-                   probe_train=int(protocol.get("n_train") or 10_000))
+                   probe_train=int(probe_train or protocol.get("n_train") or 10_000))

@@ -140,7 +140,7 @@ class Autoencoder(keras.Model):
 
     # ------------------------------------------------------------ input checks
     def _check_data(self, x, what):
-        """Clear errors for wrong shape, dtype, NaN or range, before Keras sees it."""
+        """Clear errors for wrong shape, dtype, NaN, range or an empty batch, before Keras sees it."""
         if x is None or not isinstance(x, (np.ndarray, list)):
             return  # tf.data, generators, tensors: Keras validates structure itself
         x = np.asarray(x)
@@ -149,7 +149,15 @@ class Autoencoder(keras.Model):
     def _check_array(self, x, what, expected_shape, data=True):
         expected = "(batch, " + ", ".join(str(d) for d in expected_shape) + ")"
         if x.dtype.kind not in "f":
-            hint = " (images as uint8? divide by 255.0)" if x.dtype.kind in "ui" else ""
+            if not data:  # latent codes: any real numbers, no images
+                raise ValueError(f"{self.name}: {what} must be a float array of shape {expected} "
+                                 f"(latent codes), got dtype {x.dtype}")
+            hint = ""
+            if x.dtype.kind in "ui":
+                hint = " (images as uint8? divide by 255.0)"
+            elif x.dtype.kind in "US":
+                hint = (" (a folder of images? use aezoo.uses.latent.extract_features(model, folder) "
+                        "or `aezoo encode PRESET FOLDER`)")
             raise ValueError(
                 f"{self.name}: {what} must be a float array of shape {expected} with values in "
                 f"[0, 1], got dtype {x.dtype}{hint}"
@@ -159,6 +167,9 @@ class Autoencoder(keras.Model):
                 f"{self.name}: {what} must have shape {expected}, got {tuple(x.shape)}"
                 + (" (a single example? add a batch axis: x[None])" if tuple(x.shape) == tuple(expected_shape) else "")
             )
+        if x.shape[0] == 0:
+            raise ValueError(f"{self.name}: {what} is an empty batch, shape {tuple(x.shape)}: "
+                             "pass at least one example")
         if not np.all(np.isfinite(x)):
             raise ValueError(f"{self.name}: {what} contains NaN or infinite values")
         if data and self.requires_unit_range and x.size and (x.min() < 0 or x.max() > 1):

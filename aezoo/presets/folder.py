@@ -23,7 +23,6 @@ Example:
 """
 
 import datetime
-import hashlib
 import json
 import os
 import shutil
@@ -35,7 +34,7 @@ import numpy as np
 import keras
 
 import aezoo.models  # noqa: F401  (registers the architectures deserialisation needs)
-from aezoo.io import current_umask, replace_dir
+from aezoo.io import current_umask, file_digest, replace_dir
 from aezoo.presets.card import model_card
 from aezoo.presets.catalog import PRESETS
 
@@ -58,16 +57,6 @@ class ChecksumError(ValueError):
             f"preset folder {self.folder} failed verification, nothing was loaded: {'; '.join(self.problems)}. "
             "Download it again (aezoo.presets.pull) or re-save it with aezoo.presets.save_preset."
         )
-
-
-def file_digest(path, chunk_size=1 << 20):
-    """``{"sha256": hex, "size": bytes}`` of a file, read in chunks."""
-    digest, size = hashlib.sha256(), 0
-    with open(path, "rb") as f:
-        while chunk := f.read(chunk_size):
-            digest.update(chunk)
-            size += len(chunk)
-    return {"sha256": digest.hexdigest(), "size": size}
 
 
 # ---------------------------------------------------------------------- write

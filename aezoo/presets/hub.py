@@ -15,26 +15,20 @@ Example:
 """
 
 import errno
+import functools
 import hashlib
 import importlib
 import os
 from pathlib import Path
 
-from huggingface_hub import (CommitOperationAdd, CommitOperationDelete, HfApi, RepoFile, constants,
-                             snapshot_download)
-from huggingface_hub import errors as hf_errors
-from huggingface_hub.errors import (
-    HfHubHTTPError,
-    LocalEntryNotFoundError,
-    OfflineModeIsEnabled,
-    RepositoryNotFoundError,
-    RevisionNotFoundError,
-)
-
 from aezoo.presets import catalog
 from aezoo.presets import folder as preset_folder
 from aezoo.presets import loader as preset_load
 from aezoo.presets.loader import PresetNotFoundError, _first_line, _library, _repo_and_revision
+
+# huggingface_hub (and its HTTP client) take ~0.4 s to import, so this module imports them
+# inside the functions that talk to the Hub: `import aezoo` and loading a bundled preset
+# never do (tests/test_bad_input.py checks sys.modules).
 
 #: the file the Hub adds to every repo and needs: never deleted, never compared
 HUB_FILES = (".gitattributes",)
@@ -51,8 +45,13 @@ def _client_errors():
     return tuple(found)
 
 
-_DOWNLOAD_ERRORS = (OSError, *_client_errors())  # OSError covers HfHubHTTPError and LocalEntryNotFoundError
-_INCOMPLETE_SNAPSHOT = getattr(hf_errors, "IncompleteSnapshotError", ())  # huggingface_hub >= 2 only
+@functools.lru_cache(maxsize=None)
+def download_errors():
+    """Every error a Hub download can raise: OSError (which covers huggingface_hub's
+    HfHubHTTPError and LocalEntryNotFoundError) and the HTTP client's own errors."""
+    return (OSError, *_client_errors())
+
+
 _DISK_ERRNOS = (errno.ENOSPC, errno.EACCES, errno.EROFS, errno.EPERM, getattr(errno, "EDQUOT", errno.ENOSPC))
 
 
@@ -71,9 +70,11 @@ def pull(name_or_repo, revision=None, local_dir=None):
             with no cached copy, no such repo (or no access), no such revision, or the
             network or Hub failed mid-way (pulling again resumes: finished files are kept).
         preset_folder.ChecksumError: the downloaded files fail verification.
+        ValueError: the preset was saved in a newer format than this aezoo reads.
     """
     repo_id, revision, pinned = _pull_target(name_or_repo, revision)
     folder = _download(repo_id, revision, local_dir)
+    preset_load._check_format(folder)  # a preset of a newer aezoo: say so, not "checksum mismatch"
     preset_folder.verify_preset(folder, pinned=pinned)
     return folder
 
@@ -89,15 +90,22 @@ def _pull_target(name_or_repo, revision):
 def _download(repo_id, revision, local_dir):
     """``snapshot_download``, with its many failure types turned into one readable error
     (``from None``: the user gets our line, not huggingface_hub's chain of retries)."""
+    from huggingface_hub import snapshot_download
+
     try:
         return Path(snapshot_download(repo_id, revision=revision, local_dir=local_dir, **_library()))
-    except _DOWNLOAD_ERRORS as error:
+    except download_errors() as error:
         raise PresetNotFoundError(_pull_failure(error, repo_id, revision, local_dir)) from None
 
 
-def _pull_failure(error, repo_id, revision, local_dir):
-    """The one-line message for a failed download: what went wrong and what to do about it."""
-    what = f"Could not pull {repo_id!r} at revision {revision or constants.DEFAULT_REVISION!r}"
+def _pull_failure(error, repo_id, revision, local_dir, verb="pull", again="pull again"):
+    """The one-line message for a failed download: what went wrong and what to do about it
+    (``verb``/``again``: how the caller's action is named, "pull" for ``pull``)."""
+    from huggingface_hub import constants
+    from huggingface_hub import errors as hf_errors
+    from huggingface_hub.errors import LocalEntryNotFoundError, RepositoryNotFoundError, RevisionNotFoundError
+
+    what = f"Could not {verb} {repo_id!r} at revision {revision or constants.DEFAULT_REVISION!r}"
     hub, store = f"{constants.ENDPOINT}/{repo_id}", local_dir or constants.HF_HUB_CACHE
     if isinstance(error, RevisionNotFoundError):
         return (f"{what}: {hub} has no such branch, tag or commit. Pass an existing revision, "
@@ -106,22 +114,28 @@ def _pull_failure(error, repo_id, revision, local_dir):
         return (f"{what}: {hub} does not exist, or is private or gated. Check the repo name; for a private "
                 "repo log in with a token that can read it (`hf auth login` or HF_TOKEN).")
     if isinstance(error, LocalEntryNotFoundError) and _offline(error):
-        cached = "is only partly cached" if isinstance(error, _INCOMPLETE_SNAPSHOT) else "is not cached"
+        incomplete = getattr(hf_errors, "IncompleteSnapshotError", ())  # huggingface_hub >= 2 only
+        cached = "is only partly cached" if isinstance(error, incomplete) else "is not cached"
         return (f"{what}: offline mode is on (HF_HUB_OFFLINE=1) and it {cached} in {store}. Pull it once "
                 "with a network (HF_HUB_OFFLINE unset), or pass a preset folder's path to aezoo.load.")
     if isinstance(error, OSError) and error.errno in _DISK_ERRNOS:
         return f"{what}: cannot write to {store} ({error.strerror}). Free space or fix permissions there."
     return (f"{what} from {constants.ENDPOINT}: {_root_cause(error)}. Check the network (and HF_ENDPOINT), "
-            f"then pull again: the files already downloaded stay in {store} and only the rest is fetched.")
+            f"then {again}: the files already downloaded stay in {store} and only the rest is fetched.")
 
 
 def _http_status(error):
+    from huggingface_hub.errors import HfHubHTTPError
+
     response = getattr(error, "response", None) if isinstance(error, HfHubHTTPError) else None
     return getattr(response, "status_code", None)
 
 
 def _offline(error):
     """Offline mode, as the environment says it or as huggingface_hub's error chain records it."""
+    from huggingface_hub import constants
+    from huggingface_hub.errors import OfflineModeIsEnabled
+
     return bool(constants.HF_HUB_OFFLINE) or isinstance(error.__cause__, OfflineModeIsEnabled)
 
 
@@ -154,6 +168,8 @@ def push(folder_or_preset, repo_id=None, *, token=None, revision=None, private=F
     Returns:
         The ``huggingface_hub.CommitInfo`` of the commit.
     """
+    from huggingface_hub import HfApi, constants
+
     folder = _local_folder(folder_or_preset)
     meta = preset_folder.verify_preset(folder)  # never publish a broken preset
     api = HfApi(endpoint=endpoint, token=token, **_library())
@@ -184,6 +200,8 @@ def _preset_files(meta):
 
 def _commit_operations(folder, names, remote):
     """Deletions of the remote files the preset does not have, then the preset's files."""
+    from huggingface_hub import CommitOperationAdd, CommitOperationDelete
+
     stale = sorted(set(remote) - set(names) - set(HUB_FILES))
     return ([CommitOperationDelete(path_in_repo=path) for path in stale]
             + [CommitOperationAdd(path_in_repo=name, path_or_fileobj=str(folder / name)) for name in names])
@@ -192,6 +210,9 @@ def _commit_operations(folder, names, remote):
 def _remote_files(api, repo_id, revision):
     """``(commit sha, {path: RepoFile})`` of a Hub branch; ``(None, None)`` if the repo or
     the revision does not exist. The listing is read at that commit, so it is consistent."""
+    from huggingface_hub import RepoFile, constants
+    from huggingface_hub.errors import RepositoryNotFoundError, RevisionNotFoundError
+
     try:
         head = api.repo_info(repo_id, revision=revision or constants.DEFAULT_REVISION).sha
         tree = api.list_repo_tree(repo_id, revision=head or revision, recursive=True)
@@ -219,6 +240,8 @@ def sync(names="*", org=catalog.HF_ORG, *, weights_dir=None, token=None, revisio
     Returns:
         ``{name: "uploaded" | "unchanged" | "would upload" | "no local weights"}``.
     """
+    from huggingface_hub import HfApi
+
     names = catalog.list_presets(names) if isinstance(names, str) else list(names)
     root = Path(weights_dir) if weights_dir is not None else preset_load.bundled_weights_dir()
     api = HfApi(endpoint=endpoint, token=token, **_library())

@@ -13,23 +13,23 @@ Every folder is checked with ``preset_folder.verify_preset`` before anything is 
 Example:
     >>> model = aezoo.load("conv-vae-faces")
     >>> model = aezoo.load("hf://aezoo/conv-vae-faces", revision="v1")
-    >>> aezoo.hub.push("weights/conv-vae-faces", "me/conv-vae-faces")
-"""
-import os
-from pathlib import Path
+    >>> aezoo.presets.push("weights/conv-vae-faces", "me/conv-vae-faces")
 
-from huggingface_hub import constants, snapshot_download
-from huggingface_hub.errors import (
-    HfHubHTTPError,
-    LocalEntryNotFoundError,
-    RepositoryNotFoundError,
-    RevisionNotFoundError,
-)
+``huggingface_hub`` is imported only when the Hub (or its cache) is consulted: loading a
+bundled preset or a folder never imports it.
+"""
+import json
+import os
+import re
+from pathlib import Path
 
 from aezoo.presets import catalog
 from aezoo.presets import folder as preset_folder
 
 HF_PREFIX = "hf://"
+#: a Hub repo id: ``name`` or ``org/name``, each part letters, digits, ``-``, ``_`` and ``.``
+#: (not first or last), as the Hub accepts them
+_REPO_ID = re.compile(r"(?:[A-Za-z0-9](?:[\w.-]*[A-Za-z0-9])?/)?[A-Za-z0-9](?:[\w.-]*[A-Za-z0-9])?")
 
 
 class PresetNotFoundError(FileNotFoundError):
@@ -56,8 +56,12 @@ def load(name_or_uri, revision=None, compile=True):
         compile: compile with the architecture's defaults.
 
     Raises:
-        ValueError: unknown preset name (with close matches).
-        PresetNotFoundError: no source had it (the message lists what was tried).
+        ValueError: unknown preset name (with close matches), a malformed ``hf://`` URI, or a
+            preset folder in a newer format than this aezoo reads.
+        FileNotFoundError: a path (it has a '/') that is no folder.
+        PresetNotFoundError: no source had it (the message lists what was tried, and for the
+            Hub the one-line reason ``pull`` would give: offline, no such repo or revision,
+            the network or server failing mid-download).
         preset_folder.ChecksumError: a file failed its sha256 check; nothing was loaded.
     """
     folder, pinned = resolve(name_or_uri, revision)
@@ -68,6 +72,12 @@ def resolve(name_or_uri, revision=None):
     """``(folder, pinned)``: the local folder holding the preset (downloading it if
     needed) and the manifest sha256 the catalog pins for it (None for folders and
     repos aezoo does not know, or when another ``revision`` was asked for)."""
+    folder, pinned = _locate(name_or_uri, revision)
+    _check_format(folder)
+    return folder, pinned
+
+
+def _locate(name_or_uri, revision):
     text = os.fspath(name_or_uri)
     if text.startswith(HF_PREFIX):
         repo_id, revision = _parse_hf_uri(text, revision)
@@ -79,6 +89,10 @@ def resolve(name_or_uri, revision=None):
         if not folder.is_dir():
             raise FileNotFoundError(f"No preset folder at {folder}")
         return folder, None
+    if text not in catalog.PRESETS and _looks_like_a_path(text):
+        hint = f"; for the Hub repo {text!r} pass {HF_PREFIX + text!r}" if _REPO_ID.fullmatch(text) else ""
+        raise FileNotFoundError(f"No preset folder at {Path(text).expanduser()} (a preset name has no '/': "
+                                f"aezoo.list_presets() lists them{hint})")
     try:
         spec = catalog.get_preset(text)
     except ValueError as e:
@@ -91,6 +105,32 @@ def resolve(name_or_uri, revision=None):
             return root / spec.name, pinned
         tried.append(f"bundled weights: {root / spec.name if root else 'no weights folder'} (not there)")
     return _from_hub(spec.hf_repo, hub_revision, tried, label=spec.name), pinned
+
+
+def _looks_like_a_path(text):
+    return "/" in text or os.sep in text or text.startswith((".", "~"))
+
+
+def _check_format(folder):
+    """Refuse a preset folder written in a newer (or another) format than this aezoo reads,
+    before its files are verified: a newer format may lay them out differently. A missing or
+    unreadable metadata.json is left to ``verify_preset``, which names it."""
+    try:
+        with open(Path(folder) / preset_folder.METADATA_FILE, encoding="utf-8") as f:
+            meta = json.load(f)
+    except (OSError, ValueError):
+        return
+    if not isinstance(meta, dict):
+        return
+    kind, version = meta.get("format", preset_folder.FORMAT), meta.get("format_version", preset_folder.FORMAT_VERSION)
+    if kind != preset_folder.FORMAT:
+        raise ValueError(f"{folder} is not an aezoo preset folder: its metadata.json says format {kind!r}, "
+                         f"not {preset_folder.FORMAT!r}")
+    if not isinstance(version, int) or version > preset_folder.FORMAT_VERSION:
+        import aezoo
+
+        raise ValueError(f"preset folder {folder} is format version {version!r}; aezoo {aezoo.__version__} reads "
+                         f"version {preset_folder.FORMAT_VERSION} at most: upgrade aezoo (pip install -U aezoo)")
 
 
 def _pin(spec, revision):
@@ -107,26 +147,43 @@ def _pin(spec, revision):
 
 
 def _from_hub(repo_id, revision, tried, label=None):
-    """The cached snapshot of ``repo_id`` if there is one, else a fresh download."""
+    """The cached snapshot of ``repo_id`` if there is one, else a fresh download.
+
+    Every way the Hub can fail (no such repo or revision, offline, the network or the
+    server dropping mid-download, a full disk) ends as one ``PresetNotFoundError`` whose
+    Hub step is the one line ``hub.pull`` would give; huggingface_hub's chain is dropped.
+    """
+    from huggingface_hub import constants, snapshot_download
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    from aezoo.presets import hub  # hub imports this module: imported at call time
+
     where = f"{repo_id}@{revision or constants.DEFAULT_REVISION}"
     try:
         return Path(snapshot_download(repo_id, revision=revision, local_files_only=True))
     except LocalEntryNotFoundError as e:  # includes an incomplete cached snapshot
-        tried.append(f"Hugging Face cache: {constants.HF_HUB_CACHE} ({where}: {_first_line(e)})")
+        partly = type(e).__name__ == "IncompleteSnapshotError"  # huggingface_hub >= 2 only
+        tried.append(f"Hugging Face cache: {constants.HF_HUB_CACHE} ({where}: "
+                     f"{'only partly cached' if partly else 'not cached'})")
     try:
         return Path(snapshot_download(repo_id, revision=revision, **_library()))
-    except (LocalEntryNotFoundError, RepositoryNotFoundError, RevisionNotFoundError, HfHubHTTPError, OSError) as e:
-        tried.append(f"Hugging Face Hub: {constants.ENDPOINT}/{repo_id} ({type(e).__name__}: {_first_line(e)})")
+    except hub.download_errors() as e:
+        failure = hub._pull_failure(e, repo_id, revision, None, verb="download", again="load again")
+        tried.append(f"Hugging Face Hub: {failure}")
     steps = "\n".join(f"  {i}. {step}" for i, step in enumerate(tried, 1))
     raise PresetNotFoundError(
         f"Could not find the weights of {label or where!r}. Tried, in order:\n{steps}\n"
-        f"Where there is a network, run aezoo.hub.pull({label or HF_PREFIX + repo_id!r}) once to cache them; "
+        f"Where there is a network, run aezoo.presets.pull({label or HF_PREFIX + repo_id!r}) "
+        f"(or `aezoo pull {label or repo_id}`) once to cache them; "
         "or copy a preset folder here and pass its path to aezoo.load."
-    )
+    ) from None
 
 
 def _parse_hf_uri(uri, revision):
     repo_id, _, at = uri[len(HF_PREFIX):].strip("/").partition("@")
+    if not _REPO_ID.fullmatch(repo_id):
+        raise ValueError(f"Malformed Hub URI {uri!r}: expected 'hf://org/name' or 'hf://org/name@revision' "
+                         "(letters, digits, '-', '_' and '.' in each part)")
     if revision is not None and at and at != revision:
         raise ValueError(f"{uri!r} names revision {at!r} but revision={revision!r} was passed")
     return repo_id, revision or at or None
@@ -139,6 +196,9 @@ def _repo_and_revision(name_or_repo, revision):
         return _parse_hf_uri(text, revision)
     if text in catalog.PRESETS or "/" not in text:
         return catalog.get_preset(text).hf_repo, revision
+    if not _REPO_ID.fullmatch(text):
+        raise ValueError(f"Malformed Hub repo {text!r}: expected 'org/name' "
+                         "(letters, digits, '-', '_' and '.' in each part)")
     return text, revision
 
 

@@ -18,7 +18,6 @@ sha256 against state.json before loading anything.
 """
 
 import csv
-import hashlib
 import json
 import os
 import shutil
@@ -26,7 +25,7 @@ import tempfile
 
 import numpy as np
 
-from aezoo.io import atomic_write_text, current_umask, fsync_folder
+from aezoo.io import atomic_write_text, current_umask, file_digest, fsync_folder
 
 STATE_FILE = "state.json"
 WEIGHTS_FILE = "checkpoint.weights.h5"
@@ -55,7 +54,7 @@ def save_checkpoint(model, checkpoint_dir, epoch):
         model.save_weights(os.path.join(folder, WEIGHTS_FILE))
         with open(os.path.join(folder, OPTIMIZER_FILE), "wb") as f:
             np.savez(f, *[np.asarray(v) for v in model.optimizer.variables])
-        files = {n: _digest(os.path.join(folder, n)) for n in (WEIGHTS_FILE, OPTIMIZER_FILE)}
+        files = {n: file_digest(os.path.join(folder, n)) for n in (WEIGHTS_FILE, OPTIMIZER_FILE)}
         os.chmod(folder, 0o777 & ~current_umask())  # mkdtemp makes it 0700
         fsync_folder(folder)  # the set's bytes, then its entries ...
         fsync_folder(checkpoint_dir, files=False)  # ... and its own name, before state.json names it
@@ -99,15 +98,6 @@ def restore_checkpoint(model, checkpoint_dir):
     return int(state["epoch"])
 
 
-def _digest(path, chunk_size=1 << 20):
-    digest, size = hashlib.sha256(), 0
-    with open(path, "rb") as f:
-        while chunk := f.read(chunk_size):
-            digest.update(chunk)
-            size += len(chunk)
-    return {"sha256": digest.hexdigest(), "size": size}
-
-
 def _read_state(checkpoint_dir):
     path = os.path.join(checkpoint_dir, STATE_FILE)
     try:
@@ -140,7 +130,7 @@ def _check_files(checkpoint_dir, folder, files):
         if not os.path.isfile(path):
             problems.append(f"{name}: missing")
         elif want is not None:
-            got = _digest(path)
+            got = file_digest(path)
             if got != {"sha256": want.get("sha256"), "size": want.get("size")}:
                 problems.append(f"{name}: expected {want.get('size')} bytes with sha256 {want.get('sha256')}, "
                                 f"got {got['size']} bytes with sha256 {got['sha256']}")

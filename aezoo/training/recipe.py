@@ -257,7 +257,7 @@ def run_recipe(recipe, *, smoke=False, out_dir=None, checkpoint_dir=None, strate
         return {"preset": recipe.preset, "chief": False}
 
     # ---- evaluation, fixed protocol (aezoo.evaluation.PROTOCOL), the same function as `aezoo eval`
-    from aezoo.evaluation.preset_metrics import CHECK_EXAMPLES, measure
+    from aezoo.evaluation.preset_metrics import CHECK_EXAMPLES, CHECK_PROBE_TRAIN, check_command, measure
 
     t0 = time.time()
     settings = dict(image_size=recipe.image_size, binarized=recipe.binarize,
@@ -266,10 +266,11 @@ def run_recipe(recipe, *, smoke=False, out_dir=None, checkpoint_dir=None, strate
                     probe_train=512 if smoke else min(len(x_train), 10_000), x_train=x_train, y_train=y_train)
     metrics, protocol = measure(model, recipe.dataset, examples=64 if smoke else recipe.eval_examples, **settings)
     # the reproducibility check: `aezoo eval <preset> --examples N` must print these numbers again
-    check_n = 32 if smoke else CHECK_EXAMPLES
-    check_metrics, _ = measure(model, recipe.dataset, examples=check_n, **settings)
-    check = {"examples": check_n, "metrics": check_metrics, "command": f"aezoo eval {recipe.preset} "
-             f"--examples {check_n}"}
+    check_n, check_probe = (32, 512) if smoke else (CHECK_EXAMPLES, CHECK_PROBE_TRAIN)
+    check_probe = min(check_probe, len(x_train))
+    check_metrics, _ = measure(model, recipe.dataset, examples=check_n, **{**settings, "probe_train": check_probe})
+    check = {"examples": check_n, "probe_train": check_probe, "metrics": check_metrics,
+             "command": check_command(recipe.preset, check_n, check_probe)}
     eval_seconds = time.time() - t0
 
     report = {
@@ -432,13 +433,14 @@ def record_check(folder, examples=None):
     recipes recorded one: the same ``measure`` on the first N test examples, from the
     bundled weights, rewritten atomically with its card."""
     from aezoo import presets
-    from aezoo.evaluation.preset_metrics import CHECK_EXAMPLES, measure_preset
+    from aezoo.evaluation.preset_metrics import CHECK_EXAMPLES, CHECK_PROBE_TRAIN, check_command, measure_preset
 
     examples = examples or CHECK_EXAMPLES
     model = presets.load_preset_folder(folder)
-    metrics, _ = measure_preset(model, examples=examples)
+    metrics, _ = measure_preset(model, examples=examples, probe_train=CHECK_PROBE_TRAIN)
     name = model.preset_metadata.get("preset", Path(folder).name)
-    check = {"examples": examples, "metrics": metrics, "command": f"aezoo eval {name} --examples {examples}",
-             "recorded": "after training, from the saved weights (the recipe predates recorded checks)"}
+    check = {"examples": examples, "probe_train": CHECK_PROBE_TRAIN, "metrics": metrics,
+             "command": check_command(name, examples, CHECK_PROBE_TRAIN),
+             "recorded": "after training, from the saved weights"}
     presets.folder.rewrite_preset(folder, {"check": check})
     return check

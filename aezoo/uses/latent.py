@@ -22,9 +22,9 @@ def attribute_vector(model, x_with, x_without):
     The "smile vector" of the VAE literature: about 20 examples each way is enough for a
     visible direction. Add it to any code (``apply_attribute``) to add the attribute.
     """
-    z_with, z_without = model.encode(x_with), model.encode(x_without)
-    if len(z_with) == 0 or len(z_without) == 0:
+    if np.size(x_with) == 0 or np.size(x_without) == 0:  # before encode, whose empty-batch error says less here
         raise ValueError("attribute_vector needs at least one example with and one without the attribute")
+    z_with, z_without = model.encode(x_with), model.encode(x_without)
     return (z_with.mean(axis=0) - z_without.mean(axis=0)).astype("float32")
 
 
@@ -163,15 +163,57 @@ def _unpack_bits(data, bits, n):
 # ------------------------------------------------------------- features
 def extract_features(model, x, out_path=None):
     """Codes of ``x`` (an array, or an image folder resized to the model's input) as a
-    ``(n, latent_dim)`` array; with ``out_path``, also saved as ``.npy`` (atomically)."""
+    ``(n, latent_dim)`` array; with ``out_path``, also saved as ``.npy`` (atomically).
+    Bad input (a corrupt image, a missing output folder) fails before anything is written."""
+    if out_path is not None:
+        parent = os.path.dirname(os.path.abspath(os.fspath(out_path)))
+        if not os.path.isdir(parent):
+            raise FileNotFoundError(f"cannot write {os.fspath(out_path)!r}: folder {parent!r} does not exist")
     if isinstance(x, (str, os.PathLike)):
-        from aezoo.data import load_directory_arrays
-
-        h, w, c = model.data_shape
-        x = load_directory_arrays(x, (h, w), channels=c)
+        x = _folder_arrays(model, x)
     features = model.encode(x)
     if out_path is not None:
         tmp = f"{out_path}.tmp-{os.getpid()}.npy"
         np.save(tmp, features, allow_pickle=False)
         os.replace(tmp, out_path)
     return features
+
+
+def _folder_arrays(model, folder):
+    """A folder's images resized to the model's input; an image that does not decode is
+    named in one ValueError (the backend's own error is a tf.data graph message)."""
+    from aezoo.data import load_directory_arrays
+
+    if len(model.data_shape) != 3:
+        raise ValueError(f"{model.name} takes inputs of shape {tuple(model.data_shape)}, not images: "
+                         "pass an array, not a folder")
+    h, w, c = model.data_shape
+    try:
+        return load_directory_arrays(folder, (h, w), channels=c)
+    except (ValueError, OSError):  # aezoo's own errors (no such folder, no images in it): clear already
+        raise
+    except Exception as error:  # noqa: BLE001 - tf.errors.InvalidArgumentError, without importing TF here
+        raise ValueError(_undecodable(folder, c, error)) from None
+
+
+def _undecodable(folder, channels, error):
+    """The message naming the first image of ``folder`` that does not decode, as
+    ``load_directory_arrays`` decodes it."""
+    import tensorflow as tf  # load_directory_arrays already imported it
+
+    from aezoo.data import image_files
+
+    for path in image_files(folder):
+        try:
+            tf.io.decode_image(tf.io.read_file(path), channels=channels, expand_animations=False)
+        except Exception as bad:  # noqa: BLE001
+            return (f"{path}: not a readable image ({_first_line(bad)}). Remove it from {os.fspath(folder)!r} "
+                    "or save it again as JPEG or PNG.")
+    return f"could not read the images in {os.fspath(folder)!r}: {type(error).__name__}: {_first_line(error)}"
+
+
+def _first_line(error):
+    """An error's first line, less TensorFlow's ``{{function_node ...}}`` prefix and ``[Op:...]`` suffix."""
+    line = (str(error).strip().splitlines() or [""])[0]
+    line = line.split("}}")[-1].split(" [Op:")[0].strip()
+    return line.rstrip(".") or type(error).__name__
