@@ -134,6 +134,19 @@ class ContractiveAutoencoder(DenseAutoencoder):
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         loss = super().compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=training)
         penalty = self.contractive_weight * ops.mean(self.jacobian_penalty(x))
-        # Keras scales extra losses by 1/replicas under tf.distribute, as it does the rest
-        scale = getattr(self, "_aggregate_additional_loss", lambda value: value)
-        return loss + scale(penalty)
+        return loss + _per_replica(penalty)
+
+
+def _per_replica(value):
+    """``value`` / replicas under tf.distribute (public TensorFlow API only).
+
+    Keras scales each replica's loss terms by 1/replicas so that summing the replicas'
+    gradients gives the global-batch mean; a term added here must be scaled the same
+    way or it counts once per replica. Off TensorFlow, losses are global: unchanged.
+    """
+    if keras.backend.backend() != "tensorflow":
+        return value
+    import tensorflow as tf
+
+    replicas = tf.distribute.get_strategy().num_replicas_in_sync
+    return value / replicas if replicas > 1 else value
