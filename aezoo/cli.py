@@ -114,7 +114,7 @@ def _cmd_eval(args):
 
 
 def _cmd_train(args):
-    from aezoo.training.recipe import report_json, run_recipe
+    from aezoo.training.runner import report_json, run_recipe
 
     report = run_recipe(args.recipe, smoke=args.smoke, out_dir=args.out, checkpoint_dir=args.checkpoint_dir,
                         strategy=args.strategy, epochs=args.epochs, verbose=0 if args.quiet else 1,

@@ -91,7 +91,7 @@ def test_export_both_formats(preset, tmp_path, capsys):
 def test_eval_reproduces_the_recipes_recorded_check(name, tmp_path, capsys):
     """`aezoo eval <preset> --examples N --probe-train M` re-measures every headline metric (PSNR gain,
     IS-NLL, probes, PCA ratio) with the recipe's own function and matches its check."""
-    from aezoo.training.recipe import run_recipe
+    from aezoo.training.runner import run_recipe
 
     folder = run_recipe(name, smoke=True, out_dir=tmp_path, verbose=0)["folder"]
     check = presets.read_metadata(folder)["check"]
@@ -131,7 +131,9 @@ def test_train_by_name_outside_a_checkout(tmp_path, monkeypatch, capsys):
     assert recipe.preset == "dense-ae-mnist" and recipe.path == str(copy / "dense_ae_mnist.py")
     monkeypatch.setenv("AEZOO_RECIPES", str(copy))
     assert recipe_module.load_recipe("conv-vae-faces").path == str(copy / "conv_vae_faces.py")
-    assert recipe_module.default_out_dir() == tmp_path / "weights"
+    from aezoo.training.runner import default_out_dir
+
+    assert default_out_dir() == tmp_path / "weights"
 
     info = recipe_module.recipe_provenance(copy / "dense_ae_mnist.py")  # not in git: the sha256 names it
     assert info["recipe_git_sha"] is None and len(info["recipe_sha256"]) == 64

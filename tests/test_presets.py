@@ -12,7 +12,8 @@ import aezoo
 from aezoo import data, presets
 from aezoo.uses import latent
 from aezoo.presets import PRESETS, catalog
-from aezoo.training.recipe import Recipe, list_recipes, load_recipe, run_recipe
+from aezoo.training.recipe import Recipe, list_recipes, load_recipe
+from aezoo.training.runner import run_recipe
 
 
 def test_every_preset_has_a_recipe_that_derives_its_model(monkeypatch):

@@ -29,7 +29,7 @@ def test_preset_loads_verified_and_reproduces_its_check(name):
     meta = model.preset_metadata
     assert model.compiled and meta["preset"] == name
     check = meta.get("check")
-    assert check, f"{name} records no check: run aezoo.training.recipe.record_check on it"
+    assert check, f"{name} records no check: run aezoo.training.runner.record_check on it"
     metrics, _ = measure_preset(model, examples=check["examples"], probe_train=check.get("probe_train"))
     for key, recorded in check["metrics"].items():
         assert metrics[key] == pytest.approx(recorded, rel=CHECK_TOLERANCE, abs=1e-9), key

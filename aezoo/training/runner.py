@@ -1,0 +1,271 @@
+"""Running a recipe: train it, measure it, write the preset folder with its provenance.
+
+``run_recipe`` trains a ``Recipe`` through ``aezoo.training``, evaluates it with the
+same function as ``aezoo eval`` (``aezoo.evaluation.preset_metrics``), prints obtained
+vs target, records a reproducibility check and writes ``weights/<preset>/``
+atomically, with where, how and from which commit it was trained.
+"""
+
+import json
+import os
+import tempfile
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+from aezoo.training.recipe import REPO_ROOT, Recipe, load_recipe
+
+# ------------------------------------------------------------------ running
+def _train_data(recipe, smoke):
+    from aezoo import data
+
+    x_train, y_train = data.load_arrays(recipe.dataset, "train", recipe.image_size, with_labels=True)
+    if recipe.validation_fraction:
+        (x_train, y_train), _ = data.split_validation(x_train, y_train, recipe.validation_fraction, recipe.seed)
+    limit = 256 if smoke else recipe.train_subset
+    if limit:
+        x_train = x_train[:limit]
+        y_train = {k: v[:limit] for k, v in y_train.items()} if isinstance(y_train, dict) else (
+            None if y_train is None else y_train[:limit])
+    return x_train, y_train
+
+
+def _training_batches(x_train, recipe, y_train=None):
+    """``tf.data`` on TensorFlow (what tf.distribute shards); numpy batches on JAX/PyTorch."""
+    import keras
+
+    from aezoo import data
+
+    conditional = {"labels": y_train, "num_classes": recipe.config["num_classes"]} if (
+        "num_classes" in recipe.config) else {}
+    if keras.backend.backend() == "tensorflow":
+        return data.dataset(x_train, batch_size=recipe.batch_size, seed=recipe.seed, binarize=recipe.binarize,
+                            **conditional)
+    return data.batches(x_train, batch_size=recipe.batch_size, seed=recipe.seed, binarize=recipe.binarize,
+                        **conditional)
+
+
+def run_recipe(recipe, *, smoke=False, out_dir=None, checkpoint_dir=None, strategy=None, epochs=None,
+               verbose=1, save=True, recipes_dirs=()):
+    """Train, evaluate and (unless ``save=False``) write the preset. Returns a result dict.
+
+    ``smoke=True`` trains 1 epoch of 2 steps on 256 examples and evaluates on 64, to
+    check the recipe end to end in seconds; its preset goes to a temp folder.
+    """
+
+    from aezoo import presets
+    from aezoo.training import logged_seconds, train
+
+    if isinstance(recipe, (str, os.PathLike)):
+        recipe = load_recipe(recipe, recipes_dirs)
+    x_train, y_train = _train_data(recipe, smoke)
+    epochs = 1 if smoke else (epochs or recipe.epochs)
+    steps = 2 if smoke else None
+    ds = _training_batches(x_train, recipe, y_train)
+
+    def build():
+        import keras
+
+        import aezoo
+
+        model = aezoo.build(recipe.architecture, **recipe.config)
+        schedule = Recipe(**{**asdict(recipe), "epochs": epochs}).learning_rate_schedule(len(x_train))
+        model.compile(optimizer=keras.optimizers.Adam(schedule))
+        return model
+
+    result = train(build, ds, epochs=epochs, batch_size=recipe.batch_size, strategy=strategy or recipe.strategy,
+                   checkpoint_dir=checkpoint_dir, seed=recipe.seed, steps_per_epoch=steps, verbose=verbose)
+    model = result.model
+    if not result.is_chief:
+        return {"preset": recipe.preset, "chief": False}
+
+    # ---- evaluation, fixed protocol (aezoo.evaluation.PROTOCOL), the same function as `aezoo eval`
+    from aezoo.evaluation.preset_metrics import CHECK_EXAMPLES, CHECK_PROBE_TRAIN, check_command, measure
+
+    t0 = time.time()
+    settings = dict(image_size=recipe.image_size, binarized=recipe.binarize,
+                    nll_samples=(min(recipe.nll_samples, 10) if smoke else recipe.nll_samples),
+                    nll_examples=(16 if smoke else recipe.nll_examples), denoising=recipe.denoising_eval,
+                    probe_train=512 if smoke else min(len(x_train), 10_000), x_train=x_train, y_train=y_train)
+    metrics, protocol = measure(model, recipe.dataset, examples=64 if smoke else recipe.eval_examples, **settings)
+    # the reproducibility check: `aezoo eval <preset> --examples N` must print these numbers again
+    check_n, check_probe = (32, 512) if smoke else (CHECK_EXAMPLES, CHECK_PROBE_TRAIN)
+    check_probe = min(check_probe, len(x_train))
+    check_metrics, _ = measure(model, recipe.dataset, examples=check_n, **{**settings, "probe_train": check_probe})
+    check = {"examples": check_n, "probe_train": check_probe, "metrics": check_metrics,
+             "command": check_command(recipe.preset, check_n, check_probe)}
+    eval_seconds = time.time() - t0
+
+    report = {
+        "preset": recipe.preset, "recipe": _relative(recipe.path), "metrics": metrics, "protocol": protocol,
+        "targets": [dict(asdict(t), threshold=t.threshold(metrics), obtained=metrics.get(t.metric),
+                         met=t.met(metrics.get(t.metric), metrics)) for t in recipe.targets],
+        "training": {"epochs": result.epochs_run if not checkpoint_dir else epochs, "strategy": result.strategy,
+                     "replicas": result.replicas,
+                     "seconds": round(logged_seconds(checkpoint_dir) or result.seconds, 1),
+                     **provenance(),
+                     "batch_size": recipe.batch_size, "train_examples": int(len(x_train)),
+                     "final_loss": float(result.history["loss"][-1]) if result.history.get("loss") else None,
+                     "smoke": smoke},
+        "eval_seconds": round(eval_seconds, 1),
+    }
+    if verbose:
+        print(format_report(report), flush=True)
+    if save:
+        folder = Path(out_dir or default_out_dir(smoke)) / recipe.preset
+        demo = _demo_inputs(model, recipe)
+        vectors = attribute_vectors(model, x_train, y_train, recipe.attribute_vectors, recipe.attribute_examples,
+                                    recipe.seed)
+        presets.save_preset(model, folder, preset=recipe.preset, demo_inputs=demo, metadata={
+            "architecture": recipe.architecture, "recipe": _relative(recipe.path),
+            **recipe_provenance(recipe.path), "dataset": recipe.dataset, "split": "test",
+            "image_size": recipe.image_size, "metrics": metrics, "protocol": protocol,
+            "targets": report["targets"], "training": report["training"], "description": recipe.description,
+            "notes": recipe.notes, "check": check, **({"attribute_vectors": vectors} if vectors else {}),
+        })
+        report["folder"] = str(folder)
+    return report
+
+
+def default_out_dir(smoke=False):
+    """Where a recipe writes its preset folder unless told: ``./weights`` of the folder the
+    user runs from (a checkout's own weights/ when run there), never the installed
+    package; smoke runs go to a fresh temp folder."""
+    return Path(tempfile.mkdtemp(prefix="aezoo-smoke-")) if smoke else Path.cwd() / "weights"
+
+
+def recipe_provenance(path):
+    """The recipe file's sha256 and the git commit of its checkout, with whether the
+    checkout had uncommitted changes (``recipe_git_sha`` ends in ``+dirty`` then)."""
+    import hashlib
+    import subprocess
+
+    path = Path(path).resolve()
+    info = {"recipe_sha256": hashlib.sha256(path.read_bytes()).hexdigest(), "recipe_git_sha": None,
+            "git_dirty": None}
+    git = ["git", "--no-optional-locks", "-C", str(path.parent)]
+    try:
+        sha = subprocess.run(git + ["rev-parse", "HEAD"], capture_output=True, text=True, timeout=10, check=True)
+        dirty = subprocess.run(git + ["status", "--porcelain", "--untracked-files=no"], capture_output=True,
+                               text=True, timeout=10, check=True)
+    except (OSError, subprocess.SubprocessError):
+        return info  # not a git checkout: the recipe's sha256 still names it exactly
+    info["git_dirty"] = bool(dirty.stdout.strip())
+    info["recipe_git_sha"] = sha.stdout.strip() + ("+dirty" if info["git_dirty"] else "")
+    return info
+
+
+def provenance():
+    """Where and how a run happened: device, backend, versions and the exact command."""
+    import platform
+    import shlex
+    import sys
+
+    import keras
+
+    info = {"backend": keras.backend.backend(), "keras": keras.__version__,
+            "command": " ".join(shlex.quote(a) for a in [
+                "aezoo" if sys.argv[0].endswith(("aezoo", "cli.py")) else sys.argv[0], *sys.argv[1:]]),
+            "host_cpus": os.cpu_count(), "platform": platform.platform()}
+    devices = []
+    if info["backend"] == "tensorflow":
+        import tensorflow as tf
+
+        info["tensorflow"] = tf.__version__
+        devices = [d.device_type for d in tf.config.list_logical_devices()]
+    elif info["backend"] == "jax":
+        import jax
+
+        info["jax"] = jax.__version__
+        devices = [d.device_kind for d in jax.devices()]
+    info["device"] = (f"{len(devices)}x {devices[-1]}" if devices else "cpu") + f", {os.cpu_count()} CPU cores"
+    return info
+
+
+def attribute_vectors(model, x_train, y_train, names, per_group, seed):
+    """``{name: {"vector": [...], "examples": n, ...}}``: mean code of ``per_group`` random
+    training examples with each attribute minus that of ``per_group`` without it (the
+    seeds' smile vector), stored in the preset so users need no CelebA to apply them."""
+    from aezoo.uses import latent
+
+    if not names:
+        return {}
+    if not isinstance(y_train, dict) or any(n not in y_train for n in names):
+        known = sorted(y_train) if isinstance(y_train, dict) else []
+        raise ValueError(f"attribute_vectors {list(names)} need those labels in the training data; it has {known}")
+    rng = np.random.default_rng(seed)
+    out = {}
+    for name in names:
+        has = np.flatnonzero(np.asarray(y_train[name]) == 1)
+        lacks = np.flatnonzero(np.asarray(y_train[name]) == 0)
+        n = min(per_group, len(has), len(lacks))
+        pick_has, pick_lacks = rng.choice(has, n, replace=False), rng.choice(lacks, n, replace=False)
+        vector = latent.attribute_vector(model, x_train[np.sort(pick_has)], x_train[np.sort(pick_lacks)])
+        out[name] = {"vector": [round(float(v), 6) for v in vector], "examples_each": int(n),
+                     "how": f"mean code of {n} training faces with {name} minus {n} without, "
+                            f"drawn with numpy default_rng({seed})"}
+    return out
+
+
+def _demo_inputs(model, recipe):
+    """Demo inputs never come from CelebA/UTKFace: for those, redistributable faces or samples."""
+    if recipe.demo_inputs == "test":
+        from aezoo import data
+
+        return data.load_arrays(recipe.dataset, "test", recipe.image_size)[:8]
+    if recipe.demo_inputs == "faces":
+        from aezoo import data
+
+        return data.demo_faces(model.data_shape[0])[0]
+    if hasattr(model, "sample"):
+        return model.sample(8, seed=0).astype("float32")
+    return None
+
+
+def _relative(path):
+    try:
+        return str(Path(path).resolve().relative_to(REPO_ROOT))
+    except ValueError:
+        return str(path)
+
+
+def format_report(report):
+    """Obtained vs target, one line each: what a recipe run prints at the end."""
+    lines = [f"== {report['preset']} ({report['training']['epochs']} epochs, {report['training']['strategy']}, "
+             f"{report['training']['seconds']}s)"]
+    for name, value in report["metrics"].items():
+        lines.append(f"  {name:32s} {value:.4f}" if isinstance(value, float) else f"  {name:32s} {value}")
+    for t in report["targets"]:
+        obtained = t["obtained"]
+        shown = "n/a" if obtained is None else f"{obtained:.4f}"
+        sign = ">=" if t["higher_is_better"] else "<="
+        bar = f"{t['threshold']:.4g}" if t.get("threshold") is not None else "n/a"
+        if t.get("baseline"):
+            bar += f" ({t['baseline']} + {t['value']:g})"
+        lines.append(f"  target {t['metric']}: obtained {shown} vs {sign} {bar} +- {t['tolerance']} "
+                     f"[{'met' if t['met'] else 'NOT met'}] {t['anchor']}")
+    return "\n".join(lines)
+
+
+def report_json(report):
+    return json.dumps(report, indent=2, default=float)
+
+
+def record_check(folder, examples=None):
+    """Add the reproducibility check (``metadata["check"]``) to a preset written before
+    recipes recorded one: the same ``measure`` on the first N test examples, from the
+    bundled weights, rewritten atomically with its card."""
+    from aezoo import presets
+    from aezoo.evaluation.preset_metrics import CHECK_EXAMPLES, CHECK_PROBE_TRAIN, check_command, measure_preset
+
+    examples = examples or CHECK_EXAMPLES
+    model = presets.load_preset_folder(folder)
+    metrics, _ = measure_preset(model, examples=examples, probe_train=CHECK_PROBE_TRAIN)
+    name = model.preset_metadata.get("preset", Path(folder).name)
+    check = {"examples": examples, "probe_train": CHECK_PROBE_TRAIN, "metrics": metrics,
+             "command": check_command(name, examples, CHECK_PROBE_TRAIN),
+             "recorded": "after training, from the saved weights"}
+    presets.folder.rewrite_preset(folder, {"check": check})
+    return check
