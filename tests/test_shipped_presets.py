@@ -42,3 +42,18 @@ def test_readme_first_command_runs(tmp_path, capsys):
     out = tmp_path / "demo.png"
     assert main(["demo", "conv-vae-faces", "-o", str(out)]) == 0
     assert out.stat().st_size > 10_000
+
+
+@pytest.mark.skipif("conditional-vae-mnist" not in BUNDLED, reason="conditional-vae-mnist is not bundled yet")
+def test_conditional_preset_draws_the_digit_asked_for():
+    """A raw-pixel classifier recognises the requested digit in >= 90% of the samples."""
+    from aezoo import data
+    from aezoo.evaluation.conditional import conditional_metrics
+
+    model = aezoo.load("conditional-vae-mnist")
+    x_train, y_train = data.load_arrays("mnist", "train", with_labels=True)
+    x_test, y_test = data.load_arrays("mnist", "test", with_labels=True)
+    metrics = conditional_metrics(model, x_train[:5000], y_train[:5000], x_test[:500], y_test[:500],
+                                  samples_per_class=50)
+    assert metrics["judge_test_accuracy"] > 0.85  # the judge itself reads real digits
+    assert metrics["sample_accuracy"] >= 0.90

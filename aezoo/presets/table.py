@@ -48,13 +48,16 @@ def markdown_table(pattern="*"):
             lines.append(f"| `{name}` | - | - | not trained yet | - | - | `aezoo train {name}` |")
             continue
         meta = read_metadata(folder)
+        stale = _stale_keys(spec, folder)
         metrics = meta.get("metrics") or {}
         targets = meta.get("targets") or [{"metric": spec.headline_metric, "value": None, "anchor": ""}]
         for t in targets:
             obtained = metrics.get(t["metric"])
             shown = "-" if obtained is None else f"{obtained:.4g}"
             lines.append(f"| `{name}` | {meta.get('parameters', 0):,} | {t['metric']} | {shown} | "
-                         f"{_target_text(t)} | {_met_text(t)} | {_budget_text(meta.get('training') or {})} |")
+                         f"{_target_text(t)} | {_met_text(t)} | {_budget_text(meta.get('training') or {})}"
+                         + (f"; *trained from an older declaration ({', '.join(stale)}): retraining pending*"
+                            if stale else "") + " |")
     return "\n".join(lines)
 
 
@@ -85,3 +88,19 @@ def _budget_text(training):
     if training.get("backend"):
         text += f" ({training['backend']})"
     return text or "-"
+
+
+def _stale_keys(spec, folder):
+    """Config keys where the bundled config.json differs from the catalog's declaration
+    (weights trained by an older recipe); read from JSON, nothing is built."""
+    import json
+
+    from aezoo.presets.folder import CONFIG_FILE
+
+    try:
+        bundled = json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8")).get("config", {})
+    except (OSError, ValueError):
+        return []
+    plain = lambda v: list(v) if isinstance(v, tuple) else v  # noqa: E731
+    return sorted(k for k, v in spec.config.items() if k in bundled and plain(bundled[k]) != plain(v)
+                  or k not in bundled)
