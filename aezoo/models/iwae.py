@@ -21,11 +21,15 @@ from aezoo.models.variational import DenseVAE
 _LOG_2PI = math.log(2.0 * math.pi)
 
 
-def importance_log_weights(decoder, likelihood, x, z_mean, z_log_var, k, seed):
+def importance_log_weights(decoder, likelihood, x, z_mean, z_log_var, k, seed, eps=None):
     """``(k, batch)`` log p(x, z_i) - log q(z_i | x) for k reparameterised samples, and the
-    decoder outputs of the samples (sample-major: rows ``i * batch .. (i + 1) * batch``)."""
+    decoder outputs of the samples (sample-major: rows ``i * batch .. (i + 1) * batch``).
+    ``eps`` (``(k, batch, latent)`` standard normal draws) replaces the seeded draws."""
+    z_mean, z_log_var = ops.convert_to_tensor(z_mean), ops.convert_to_tensor(z_log_var)
     batch, latent = ops.shape(z_mean)[0], ops.shape(z_mean)[1]
-    eps = keras.random.normal((k, batch, latent), seed=seed, dtype=z_mean.dtype)
+    if eps is None:
+        eps = keras.random.normal((k, batch, latent), seed=seed, dtype=z_mean.dtype)
+    eps = ops.cast(eps, z_mean.dtype)
     z = z_mean[None] + ops.exp(0.5 * z_log_var)[None] * eps
     params = decoder(ops.reshape(z, (k * batch, latent)))
     x_rep = ops.reshape(ops.repeat(ops.cast(x, params.dtype)[None], k, axis=0), ops.shape(params))
