@@ -22,6 +22,8 @@ SMALL_CONFIGS = {
     "beta-vae": dict(input_shape=(8, 8, 1), latent_dim=2, filters=(4, 8), seed=1),
     "iwae": dict(input_shape=(8, 8, 1), latent_dim=2, hidden_units=(16,), seed=1, k=3),
     "conditional-vae": dict(input_shape=(8, 8, 1), num_classes=3, latent_dim=2, hidden_units=(16,), seed=1),
+    "vq-vae": dict(input_shape=(8, 8, 1), latent_dim=3, num_embeddings=8, filters=(4, 8), restart_after=2, seed=1,
+                   ema=True),
 }
 
 
@@ -45,7 +47,7 @@ def run_architecture_test(name, tmp_path):
     # output shape, and the shared API
     assert model.predict(x, verbose=0, **with_y).shape == x.shape
     codes = model.encode(x, **with_y)
-    assert codes.shape == (len(x), config["latent_dim"])
+    assert codes.shape == (len(x), *getattr(model, "latent_shape", (config["latent_dim"],)))
     assert model.decode(codes, **with_y).shape == x.shape
     assert model.reconstruct(x, **with_y).shape == x.shape
     if not conditional:

@@ -6,7 +6,8 @@ preset it reports the median of ``--repeats`` timed calls, after one warm-up cal
 
 - ``encode`` of one image against a direct ``model.encoder(x)`` call (target: ratio <= 1.5);
 - ``reconstruct`` of 1,024 inputs against ``model.predict`` (target: ratio >= 1);
-- ``import aezoo`` against ``import keras`` in fresh interpreters (target: <= +0.3 s).
+- ``import aezoo`` against ``import keras`` in fresh interpreters, wall and CPU time
+  (target: <= +0.3 s).
 
 Not a test: numbers depend on the machine and its load.
 """
@@ -36,12 +37,15 @@ def _median_seconds(fn, repeats):
 
 
 def _import_seconds(module, backend, repeats):
-    """Median wall time of ``import module`` in a fresh interpreter."""
-    code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
+    """Median (wall, CPU) seconds of ``import module`` in a fresh interpreter; CPU time is
+    the steadier number on a shared machine."""
+    code = (f"import time; t, c = time.perf_counter(), time.process_time(); import {module}; "
+            "print(time.perf_counter() - t, time.process_time() - c)")
     env = {**os.environ, "KERAS_BACKEND": backend}
-    runs = [float(subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                                 check=True).stdout.strip().splitlines()[-1]) for _ in range(repeats)]
-    return statistics.median(runs)
+    runs = [tuple(map(float, subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                                            check=True).stdout.strip().splitlines()[-1].split()))
+            for _ in range(repeats)]
+    return statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
 
 
 def measure_backend(presets, repeats):
@@ -86,12 +90,11 @@ def main(argv=None):
         if out.returncode:
             print(f"{backend}: failed\n{out.stderr[-2000:]}", file=sys.stderr)
             continue
-        keras_s = _import_seconds("keras", backend, 3)
-        aezoo_s = _import_seconds("aezoo", backend, 3)
-        results[backend] = {"import_keras_s": keras_s, "import_aezoo_s": aezoo_s,
-                            "presets": json.loads(out.stdout.strip().splitlines()[-1])}
-        print(f"[{backend}] import keras {keras_s:.2f} s, import aezoo {aezoo_s:.2f} s "
-              f"(+{aezoo_s - keras_s:.2f} s)")
+        (keras_s, keras_cpu), (aezoo_s, aezoo_cpu) = (_import_seconds(m, backend, 3) for m in ("keras", "aezoo"))
+        results[backend] = {"import_keras_s": keras_s, "import_aezoo_s": aezoo_s, "import_keras_cpu_s": keras_cpu,
+                            "import_aezoo_cpu_s": aezoo_cpu, "presets": json.loads(out.stdout.strip().splitlines()[-1])}
+        print(f"[{backend}] import keras {keras_s:.2f} s wall / {keras_cpu:.2f} s CPU, import aezoo {aezoo_s:.2f} s "
+              f"wall / {aezoo_cpu:.2f} s CPU (+{aezoo_s - keras_s:.2f} s wall, +{aezoo_cpu - keras_cpu:.2f} s CPU)")
         for r in results[backend]["presets"]:
             print(f"  {r['preset']:16s} encode(1) {r['encode_ms']:6.2f} ms vs encoder(x) "
                   f"{r['direct_encoder_ms']:6.2f} ms (x{r['encode_ratio']:.2f});  reconstruct(1024) "

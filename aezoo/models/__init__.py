@@ -7,9 +7,10 @@ from aezoo.models.regularised import ContractiveAutoencoder, DenoisingAutoencode
 from aezoo.models.variational import BetaVAE, ConvVAE, DenseVAE, VariationalAutoencoder
 from aezoo.models.iwae import IWAE
 from aezoo.models.conditional import ConditionalVAE
+from aezoo.models.vq import VQVAE
 
 __all__ = [
     "Autoencoder", "BetaVAE", "ConditionalVAE", "ContractiveAutoencoder", "ConvAutoencoder", "ConvVAE",
     "DenoisingAutoencoder", "DenseAutoencoder", "DenseVAE", "IWAE", "LinearAutoencoder",
-    "SparseAutoencoder", "VariationalAutoencoder",
+    "SparseAutoencoder", "VQVAE", "VariationalAutoencoder",
 ]
