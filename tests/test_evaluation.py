@@ -263,3 +263,21 @@ def test_evaluate_vae_keys_and_values(vae, digits):
     minimal = ev.evaluate(vae, x_test[:20])
     assert set(minimal) == {"mse_per_pixel", "squared_error_per_image", "psnr", "ssim", "elbo", "protocol"}
     json.dumps(results)
+
+
+def test_long_work_shows_progress_on_stderr_only_when_asked(monkeypatch, capsys):
+    """IS-NLL reports progress on stderr (a terminal, or AEZOO_PROGRESS=1), never on stdout."""
+    import aezoo
+    from aezoo.evaluation.nll import importance_sampled_nll
+
+    vae = aezoo.build("dense-vae", input_shape=(4,), latent_dim=2, hidden_units=(8,), seed=0)
+    x = np.random.default_rng(0).uniform(size=(20, 4)).astype("float32")
+    monkeypatch.setenv("AEZOO_PROGRESS", "0")
+    quiet = importance_sampled_nll(vae, x, k=8, batch_size=16)
+    out = capsys.readouterr()
+    assert out.err == "" and out.out == ""
+    monkeypatch.setenv("AEZOO_PROGRESS", "1")
+    shown = importance_sampled_nll(vae, x, k=8, batch_size=16)
+    out = capsys.readouterr()
+    assert "IS-NLL (k=8)" in out.err and "20/20 examples" in out.err and out.out == ""
+    np.testing.assert_array_equal(quiet, shown)

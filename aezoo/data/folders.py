@@ -69,5 +69,11 @@ def from_directory(path, image_size, channels=3, batch_size=128, shuffle=True, s
 def load_directory_arrays(path, image_size, channels=3):
     """All images of a folder as one float32 NHWC array in [0, 1], in sorted file order
     (decoded exactly as ``from_directory`` does)."""
-    batches = [b.numpy() for b in from_directory(path, image_size, channels, batch_size=256, shuffle=False)]
+    from aezoo.progress import Progress
+
+    batches = []
+    with Progress(len(image_files(path)), f"reading {path}", unit="images") as bar:
+        for batch in from_directory(path, image_size, channels, batch_size=256, shuffle=False):
+            batches.append(batch.numpy())
+            bar.update(len(batches[-1]))
     return np.concatenate(batches)

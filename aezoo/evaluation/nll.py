@@ -5,6 +5,8 @@ import math
 import numpy as np
 from keras import ops
 
+from aezoo.progress import Progress
+
 # ---------------------------------------------------------------------------
 # Likelihood
 # ---------------------------------------------------------------------------
@@ -53,27 +55,34 @@ def importance_sampled_nll(model, x, k=1000, batch_size=4096, seed=0):
     latent = model.latent_dim
     out = np.empty(len(x), dtype=np.float64)
 
-    for start in range(0, len(x), examples_per_chunk):
-        xb = x[start : start + examples_per_chunk]
-        b = len(xb)
-        mean, log_var = model.encoder(xb)
-        mean = ops.convert_to_numpy(mean).astype(np.float64)
-        log_var = ops.convert_to_numpy(log_var).astype(np.float64)
-        rngs = [np.random.default_rng([seed, start + j]) for j in range(b)]
-        running_max = np.full(b, -np.inf)
-        running_sum = np.zeros(b)
-        for done in range(0, k, samples_per_chunk):
-            s = min(samples_per_chunk, k - done)
-            eps = np.stack([rng.standard_normal((s, latent)) for rng in rngs], axis=1)  # (s, b, L)
-            z = mean + np.exp(0.5 * log_var) * eps
-            x_rep = np.broadcast_to(xb[None], (s,) + xb.shape).reshape((s * b,) + xb.shape[1:])
-            log_px = ops.convert_to_numpy(
-                model.log_px_given_z(x_rep, z.reshape(s * b, latent).astype("float32"))
-            ).astype(np.float64).reshape(s, b)
-            log_w = log_px + _log_standard_normal(z) - _log_diag_normal(z, mean, log_var)
-            # streaming logsumexp over the sample axis
-            new_max = np.maximum(running_max, log_w.max(axis=0))
-            running_sum = running_sum * np.exp(running_max - new_max) + np.exp(log_w - new_max).sum(axis=0)
-            running_max = new_max
-        out[start : start + b] = -(running_max + np.log(running_sum) - math.log(k))
+    with Progress(len(x), f"IS-NLL (k={k})") as bar:
+        for start in range(0, len(x), examples_per_chunk):
+            _nll_chunk(model, x, start, examples_per_chunk, k, samples_per_chunk, latent, seed, out)
+            bar.update(min(examples_per_chunk, len(x) - start))
     return out
+
+
+def _nll_chunk(model, x, start, examples_per_chunk, k, samples_per_chunk, latent, seed, out):
+    """The estimate for examples ``start .. start + examples_per_chunk``, written into ``out``."""
+    xb = x[start : start + examples_per_chunk]
+    b = len(xb)
+    mean, log_var = model.encoder(xb)
+    mean = ops.convert_to_numpy(mean).astype(np.float64)
+    log_var = ops.convert_to_numpy(log_var).astype(np.float64)
+    rngs = [np.random.default_rng([seed, start + j]) for j in range(b)]
+    running_max = np.full(b, -np.inf)
+    running_sum = np.zeros(b)
+    for done in range(0, k, samples_per_chunk):
+        s = min(samples_per_chunk, k - done)
+        eps = np.stack([rng.standard_normal((s, latent)) for rng in rngs], axis=1)  # (s, b, L)
+        z = mean + np.exp(0.5 * log_var) * eps
+        x_rep = np.broadcast_to(xb[None], (s,) + xb.shape).reshape((s * b,) + xb.shape[1:])
+        log_px = ops.convert_to_numpy(
+            model.log_px_given_z(x_rep, z.reshape(s * b, latent).astype("float32"))
+        ).astype(np.float64).reshape(s, b)
+        log_w = log_px + _log_standard_normal(z) - _log_diag_normal(z, mean, log_var)
+        # streaming logsumexp over the sample axis
+        new_max = np.maximum(running_max, log_w.max(axis=0))
+        running_sum = running_sum * np.exp(running_max - new_max) + np.exp(log_w - new_max).sum(axis=0)
+        running_max = new_max
+    out[start : start + b] = -(running_max + np.log(running_sum) - math.log(k))

@@ -101,7 +101,7 @@ def _conditional(model, x_train, y_train, x_test, y_test, binarized, examples, p
     metrics = conditional_metrics(model, x_train[:probe_train], y_train[:probe_train], x_test, y_test)
     protocol = {"split": "test", "n_test": int(n), "n_train": int(min(probe_train, len(x_train))),
                 "binarized": bool(binarized), "samples_per_class": SAMPLES_PER_CLASS,
-                "judge": "raw-pixel standardised logistic regression (the linear-probe protocol) on the training split"}
+                "judge": "MLP 784-256-10 on raw pixels (sklearn MLPClassifier, 30 epochs, seed 0), on the training split"}
     return metrics, protocol
 
 
