@@ -140,6 +140,29 @@ def replace_dir(src, dst):
         shutil.rmtree(old, ignore_errors=True)
 
 
+@contextlib.contextmanager
+def staged_dir(target):
+    """Build a folder beside ``target`` and swap it in whole: ``with staged_dir(out) as tmp:``.
+
+    The body writes into ``tmp`` (a fresh hidden folder in the same parent, so the swap
+    is a rename on one file system); on success every file is flushed, the folder gets
+    the umask's permissions (mkdtemp makes it 0700) and ``replace_dir`` exchanges it with
+    ``target`` atomically; on any error or interrupt it is removed and ``target`` is
+    untouched.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    try:
+        yield tmp
+        fsync_folder(tmp)
+        os.chmod(tmp, 0o777 & ~current_umask())
+        replace_dir(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
 def file_digest(path, chunk_size=1 << 20):
     """``{"sha256": hex, "size": bytes}`` of a file, read in chunks (manifests, checkpoint sets)."""
     digest, size = hashlib.sha256(), 0

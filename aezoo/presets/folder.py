@@ -24,17 +24,15 @@ Example:
 
 import datetime
 import json
-import os
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import keras
 
 import aezoo.models  # noqa: F401  (registers the architectures deserialisation needs)
-from aezoo.io import current_umask, file_digest, replace_dir
+from aezoo.io import file_digest, staged_dir
 from aezoo.presets.card import model_card
 from aezoo.presets.catalog import PRESETS
 
@@ -82,10 +80,8 @@ def save_preset(model, folder, *, preset, metadata=None, card_text=None, demo_in
     folder = Path(folder)
     if folder.exists() and not overwrite:
         raise FileExistsError(f"{folder} exists; pass overwrite=True to replace it")
-    folder.parent.mkdir(parents=True, exist_ok=True)
     meta = _base_metadata(model, preset, metadata or {})
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.tmp-", dir=folder.parent))
-    try:
+    with staged_dir(folder) as tmp:
         config, copy = _inference_copy(model)
         _write_text(tmp / CONFIG_FILE, json.dumps(config, indent=2))
         copy.save_weights(tmp / WEIGHTS_FILE)
@@ -94,12 +90,6 @@ def save_preset(model, folder, *, preset, metadata=None, card_text=None, demo_in
         _write_text(tmp / CARD_FILE, model_card(meta) if card_text is None else card_text)
         meta["files"] = {p.name: file_digest(p) for p in sorted(tmp.iterdir())}
         _write_text(tmp / METADATA_FILE, json.dumps(meta, indent=2))
-        _fsync_files(tmp)  # on disk before the rename makes them visible
-        os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp makes it 0700; a preset folder should be readable
-        replace_dir(tmp, folder)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return folder
 
 
@@ -125,15 +115,6 @@ def _check_demo_inputs(model, x):
         raise ValueError(f"demo_inputs must be a float array of shape (n, {', '.join(map(str, shape))}), "
                          f"got {x.dtype} {x.shape}")
     return x.astype("float32")
-
-
-def _fsync_files(folder):
-    for path in Path(folder).iterdir():
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 def _write_text(path, text):
@@ -313,20 +294,13 @@ def rewrite_preset(folder, metadata=None, card_text=None):
     folder = Path(folder)
     meta = verify_preset(folder)
     meta.update(metadata or {})
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.tmp-", dir=folder.parent))
-    try:
+    with staged_dir(folder) as tmp:
         for path in folder.iterdir():
             if path.is_file() and path.name not in (CARD_FILE, METADATA_FILE):
                 shutil.copy2(path, tmp / path.name)
         _write_text(tmp / CARD_FILE, model_card(meta) if card_text is None else card_text)
         meta["files"] = {p.name: file_digest(p) for p in sorted(tmp.iterdir()) if p.name != METADATA_FILE}
         _write_text(tmp / METADATA_FILE, json.dumps(meta, indent=2))
-        _fsync_files(tmp)
-        os.chmod(tmp, 0o777 & ~current_umask())
-        replace_dir(tmp, folder)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return folder
 
 

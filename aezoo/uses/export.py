@@ -36,7 +36,6 @@ Example:
 
 import json
 import os
-import shutil
 import tempfile
 from pathlib import Path
 
@@ -79,12 +78,9 @@ def export(model_or_preset, out_dir, format="savedmodel", overwrite=True):
     out_dir = Path(out_dir)
     if out_dir.exists() and not overwrite:
         raise FileExistsError(f"{out_dir} exists; pass overwrite=True to replace it")
-    from aezoo.io import current_umask, replace_dir
+    from aezoo.io import staged_dir
 
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
-    try:
-        os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp makes it 0700; a serving user may need to read it
+    with staged_dir(out_dir) as tmp:
         with tempfile.TemporaryDirectory(prefix="aezoo-export-") as scratch:
             where = tmp if fmt == "savedmodel" else Path(scratch)
             for part, fn, spec in _endpoints(model):
@@ -92,10 +88,6 @@ def export(model_or_preset, out_dir, format="savedmodel", overwrite=True):
                 if fmt == "tflite":
                     (tmp / f"{part}.tflite").write_bytes(_to_tflite(where / part))
         _write_json(tmp / EXPORT_FILE, _description(model, fmt))
-        replace_dir(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out_dir
 
 
