@@ -66,12 +66,20 @@ def _load_fashion_mnist(size):
     return _Raw(_nhwc(x_tr), y_tr, _nhwc(x_te), y_te, 255.0)
 
 
+def _local_split_npz(search, relative_path, scale):
+    """A local ``.npz`` holding x_train, y_train, x_test, y_test, as ``_Raw``; None if absent."""
+    path = search.find(relative_path)
+    if path is None:
+        return None
+    with np.load(path, allow_pickle=False) as f:
+        return _Raw(_nhwc(f["x_train"]), f["y_train"], _nhwc(f["x_test"]), f["y_test"], scale)
+
+
 def _load_mnist(size):
     search = _Search("mnist")
-    path = search.find("mnist/mnist.npz")
-    if path is not None:
-        with np.load(path, allow_pickle=False) as f:
-            return _Raw(_nhwc(f["x_train"]), f["y_train"], _nhwc(f["x_test"]), f["y_test"], 255.0)
+    local = _local_split_npz(search, "mnist/mnist.npz", 255.0)
+    if local is not None:
+        return local
 
     def keras_download():
         import keras
@@ -97,10 +105,9 @@ def _load_digits(size):
 
 def _load_olivetti(size):
     search = _Search("olivetti")
-    path = search.find("olivetti_faces/olivetti_faces.npz")
-    if path is not None:
-        with np.load(path, allow_pickle=False) as f:
-            return _Raw(_nhwc(f["x_train"]), f["y_train"], _nhwc(f["x_test"]), f["y_test"], 242.0)
+    local = _local_split_npz(search, "olivetti_faces/olivetti_faces.npz", 242.0)
+    if local is not None:
+        return local
 
     def sklearn_download():
         from sklearn.datasets import fetch_olivetti_faces
