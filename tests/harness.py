@@ -24,6 +24,8 @@ SMALL_CONFIGS = {
     "conditional-vae": dict(input_shape=(8, 8, 1), num_classes=3, latent_dim=2, hidden_units=(16,), seed=1),
     "vq-vae": dict(input_shape=(8, 8, 1), latent_dim=3, num_embeddings=8, filters=(4, 8), restart_after=2, seed=1,
                    ema=True),
+    "lstm-ae": dict(input_shape=(8, 2), latent_dim=3, units=(6,), masking=True, teacher_forcing=True),
+    "conv1d-ae": dict(input_shape=(8, 2), latent_dim=3, filters=(4, 6), kernel_size=3, dropout=0.1),
 }
 
 

@@ -53,7 +53,7 @@ def test_conditional_preset_draws_the_digit_asked_for():
     model = aezoo.load("conditional-vae-mnist")
     x_train, y_train = data.load_arrays("mnist", "train", with_labels=True)
     x_test, y_test = data.load_arrays("mnist", "test", with_labels=True)
-    metrics = conditional_metrics(model, x_train[:5000], y_train[:5000], x_test[:500], y_test[:500],
-                                  samples_per_class=50)
+    # the recipe's protocol: the judge trained on the first 10,000 training digits, 100 samples per digit
+    metrics = conditional_metrics(model, x_train[:10_000], y_train[:10_000], x_test[:500], y_test[:500])
     assert metrics["judge_test_accuracy"] > 0.85  # the judge itself reads real digits
     assert metrics["sample_accuracy"] >= 0.90

@@ -21,8 +21,14 @@ def judge_classifier(x_train, y_train, seed=0):
     """
     from sklearn.neural_network import MLPClassifier
 
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
     judge = MLPClassifier(hidden_layer_sizes=(256,), max_iter=30, random_state=seed)
-    return judge.fit(x_train.reshape(len(x_train), -1), np.asarray(y_train).ravel())
+    with warnings.catch_warnings():  # 30 fixed epochs are the protocol, converged or not
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return judge.fit(x_train.reshape(len(x_train), -1), np.asarray(y_train).ravel())
 
 
 def conditional_metrics(model, x_train, y_train, x_test, y_test, samples_per_class=SAMPLES_PER_CLASS, seed=0):

@@ -8,9 +8,10 @@ from aezoo.models.variational import BetaVAE, ConvVAE, DenseVAE, VariationalAuto
 from aezoo.models.iwae import IWAE
 from aezoo.models.conditional import ConditionalVAE
 from aezoo.models.vq import VQVAE
+from aezoo.models.sequence import Conv1DAutoencoder, LSTMAutoencoder
 
 __all__ = [
-    "Autoencoder", "BetaVAE", "ConditionalVAE", "ContractiveAutoencoder", "ConvAutoencoder", "ConvVAE",
-    "DenoisingAutoencoder", "DenseAutoencoder", "DenseVAE", "IWAE", "LinearAutoencoder",
+    "Autoencoder", "BetaVAE", "ConditionalVAE", "ContractiveAutoencoder", "Conv1DAutoencoder", "ConvAutoencoder", "ConvVAE",
+    "DenoisingAutoencoder", "DenseAutoencoder", "DenseVAE", "IWAE", "LSTMAutoencoder", "LinearAutoencoder",
     "SparseAutoencoder", "VQVAE", "VariationalAutoencoder",
 ]

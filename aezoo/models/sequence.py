@@ -1,0 +1,379 @@
+"""Sequence autoencoders: ``lstm-ae`` (recurrent, sequence to sequence) and ``conv1d-ae``.
+
+Both take ``(timesteps, channels)`` examples of any real values: no scaling happens
+inside the model (standardise with statistics of the training data; a preset stores
+them beside the weights), and no [0, 1] range is required.
+
+Padding (``lstm-ae`` with ``masking=True``): a step is padding when *every* channel
+equals ``mask_value`` (0.0 by default), the rule of ``keras.layers.Masking``;
+``aezoo.data.series.pad_sequences`` pads at the end with 0.0. Padded steps are skipped
+by the encoder (its code is that of the real steps alone), left out of the loss (the
+per-example loss is the mean over real steps only), and set to ``mask_value`` in
+``predict``/``reconstruct`` outputs, so a plain squared error against the input is zero
+there. If real data can have a step of all zeros, pad with another value
+(``pad_sequences(..., value=-99.0)``) and pass it as ``mask_value``.
+"""
+
+import numpy as np
+import keras
+from keras import ops
+
+from aezoo.models.base import Autoencoder, check_latent_size
+from aezoo.models.losses import ReconstructionLoss
+from aezoo.models.registry import register_architecture
+
+RNN_CELLS = {"lstm": (keras.layers.LSTM, keras.layers.LSTMCell, 2), "gru": (keras.layers.GRU, keras.layers.GRUCell, 1)}
+
+
+def real_steps(x, mask_value=0.0):
+    """``(n, T)`` boolean (numpy): True on real steps, False where every channel equals ``mask_value``."""
+    return np.any(np.asarray(x) != mask_value, axis=-1)
+
+
+def check_sequence_shape(name, input_shape):
+    try:
+        shape = tuple(int(d) for d in input_shape)
+    except (TypeError, ValueError):
+        shape = None
+    if shape is None or len(shape) != 2 or any(d <= 0 for d in shape):
+        hint = " (a univariate series of T steps is (T, 1))" if shape is not None and len(shape) == 1 else ""
+        raise ValueError(f"{name}: input_shape must be (timesteps, channels), without the batch axis; "
+                         f"got {input_shape!r}{hint}")
+    return shape
+
+
+def check_conv1d_steps(name, steps, filters):
+    """Each stride-2 stage halves the steps, so they must divide by 2**len(filters)."""
+    if not filters:
+        raise ValueError(f"{name}: filters needs at least one stride-2 stage, got {tuple(filters)}")
+    factor = 2 ** len(filters)
+    if steps % factor:
+        lower, upper = (steps // factor) * factor, (steps // factor + 1) * factor
+        near = f"{lower} or {upper}" if lower else f"{upper}"
+        raise ValueError(f"{name}: timesteps {steps} is not divisible by 2**{len(filters)}={factor} "
+                         f"({len(filters)} stride-2 stages); cut windows or pad series to {near} steps, "
+                         "or use fewer filters stages")
+
+
+@keras.saving.register_keras_serializable(package="aezoo")
+class MaskedReconstructionLoss(ReconstructionLoss):
+    """Per-example ``"mse"`` or ``"bce"`` over the real steps of ``y_true`` only (padding: module docstring)."""
+
+    KINDS = ("mse", "bce")
+
+    def __init__(self, kind="mse", mask_value=0.0, name="masked_reconstruction_loss", **kwargs):
+        kwargs.pop("sigma", None)
+        super().__init__(kind=kind, name=name, **kwargs)
+        self.mask_value = float(mask_value)
+
+    def call(self, y_true, y_pred):
+        y_true = ops.cast(y_true, y_pred.dtype)
+        real = ops.cast(ops.any(ops.not_equal(y_true, self.mask_value), axis=-1), y_pred.dtype)  # (n, T)
+        if self.kind == "mse":
+            per_step = ops.mean(ops.square(y_true - y_pred), axis=-1)
+        else:
+            p = ops.clip(y_pred, 1e-7, 1.0 - 1e-7)
+            per_step = -ops.mean(y_true * ops.log(p) + (1.0 - y_true) * ops.log(1.0 - p), axis=-1)
+        return ops.sum(per_step * real, axis=-1) / ops.maximum(ops.sum(real, axis=-1), 1.0)
+
+    def get_config(self):
+        config = super().get_config()
+        config.pop("sigma", None)
+        return {**config, "mask_value": self.mask_value}
+
+
+@keras.saving.register_keras_serializable(package="aezoo")
+class RestorePadding(keras.layers.Layer):
+    """``outputs`` on the real steps of ``inputs``, ``mask_value`` on their padded steps."""
+
+    def __init__(self, mask_value=0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.mask_value = float(mask_value)
+
+    def call(self, outputs, inputs):
+        real = ops.any(ops.not_equal(inputs, self.mask_value), axis=-1, keepdims=True)
+        return ops.where(real, outputs, ops.full_like(outputs, self.mask_value))
+
+    def get_config(self):
+        return {**super().get_config(), "mask_value": self.mask_value}
+
+
+@keras.saving.register_keras_serializable(package="aezoo")
+class DecoderSteps(keras.layers.Layer):
+    """Per-step decoder inputs ``[code, previous true step, flag]`` for the teacher-forced decoder.
+
+    With ``previous`` (the full model's input) and ``training=True`` the flag is 1 and the
+    cell reads the true previous step (zeros before the first); otherwise the flag is 0
+    and the cell feeds back its own previous output.
+    """
+
+    def __init__(self, timesteps, channels, **kwargs):
+        super().__init__(**kwargs)
+        self.timesteps, self.channels = int(timesteps), int(channels)
+
+    def call(self, code, previous=None, training=False):
+        batch = ops.shape(code)[0]
+        repeated = ops.repeat(ops.expand_dims(code, 1), self.timesteps, axis=1)
+        start = ops.zeros((batch, 1, self.channels), code.dtype)
+        if previous is None or not training:
+            previous = ops.zeros((batch, self.timesteps, self.channels), code.dtype)
+            flag = ops.zeros((batch, self.timesteps, 1), code.dtype)
+        else:
+            previous = ops.concatenate([start, ops.cast(previous, code.dtype)[:, :-1]], axis=1)
+            flag = ops.ones((batch, self.timesteps, 1), code.dtype)
+        return ops.concatenate([repeated, previous, flag], axis=-1)
+
+    def compute_output_shape(self, code_shape, previous_shape=None):
+        return (code_shape[0], self.timesteps, code_shape[-1] + self.channels + 1)
+
+    def get_config(self):
+        return {**super().get_config(), "timesteps": self.timesteps, "channels": self.channels}
+
+
+@keras.saving.register_keras_serializable(package="aezoo")
+class FeedbackCell(keras.layers.Layer):
+    """One decoder step: stacked RNN cells over ``[code, previous step]``, then a Dense to the channels.
+
+    The previous step is the true one where the step input's flag is 1, else the cell's
+    own previous output, carried as the last state.
+    """
+
+    def __init__(self, units, cell, channels, output_activation="linear", **kwargs):
+        super().__init__(**kwargs)
+        self.units, self.cell, self.channels = tuple(int(u) for u in units), cell, int(channels)
+        self.output_activation = output_activation
+        _, cell_class, self._counts = RNN_CELLS[cell]
+        self.cells = [cell_class(u, name=f"{cell}_cell_{i}") for i, u in enumerate(self.units)]
+        self.projection = keras.layers.Dense(self.channels, activation=output_activation, name="output")
+        self.state_size = [u for u in self.units for _ in range(self._counts)] + [self.channels]
+        self.output_size = self.channels
+
+    def build(self, input_shape):
+        self._code_size = input_shape[-1] - self.channels - 1
+        size = input_shape[-1] - 1  # code + previous step
+        for cell, units in zip(self.cells, self.units):
+            cell.build((None, size))
+            size = units
+        self.projection.build((None, size))
+
+    def call(self, inputs, states, training=False):
+        code_size = self._code_size
+        flag = inputs[:, -1:]
+        previous = flag * inputs[:, code_size:-1] + (1.0 - flag) * states[-1]
+        h = ops.concatenate([inputs[:, :code_size], previous], axis=-1)
+        new_states = []
+        for i, cell in enumerate(self.cells):
+            own = list(states[i * self._counts:(i + 1) * self._counts])
+            h, cell_states = cell(h, own, training=training)
+            new_states += list(cell_states) if isinstance(cell_states, (list, tuple)) else [cell_states]
+        y = self.projection(h)
+        return y, new_states + [y]
+
+    def get_config(self):
+        return {**super().get_config(), "units": list(self.units), "cell": self.cell, "channels": self.channels,
+                "output_activation": self.output_activation}
+
+
+class SequenceAutoencoder(Autoencoder):
+    """Shared checks of the sequence families: ``(timesteps, channels)`` of any real values."""
+
+    requires_unit_range = False
+
+    def _check_array(self, x, what, expected_shape, data=True):
+        if data:  # sequence-specific wording before the base checks (which assume images)
+            steps, channels = self.data_shape
+            expected = f"(batch, {steps}, {channels})"
+            if x.dtype.kind != "f":
+                cast = " (cast with x.astype('float32'))" if x.dtype.kind in "uib" else ""
+                raise ValueError(f"{self.name}: {what} must be a float array of shape {expected} (series of any "
+                                 f"real values, scaled as for training), got dtype {x.dtype}{cast}")
+            if x.ndim == 2 and channels == 1 and x.shape[1] == steps:
+                raise ValueError(f"{self.name}: {what} must have shape {expected}, got {tuple(x.shape)} "
+                                 "(univariate series? add a channel axis: x[..., None])")
+            if x.ndim == 3 and x.shape[2] == channels and x.shape[1] != steps:
+                raise ValueError(f"{self.name}: {what} has {x.shape[1]} steps, the model takes {steps}: cut "
+                                 f"windows of {steps} steps (aezoo.data.series.windows) or pad/crop to {steps}")
+        super()._check_array(x, what, expected_shape, data)
+
+
+@keras.saving.register_keras_serializable(package="aezoo")
+@register_architecture("lstm-ae")
+class LSTMAutoencoder(SequenceAutoencoder):
+    """Sequence-to-sequence recurrent autoencoder (Srivastava et al., 2015; Chollet's Keras blog).
+
+    The encoder RNN reads the series and its last state is projected to a code of
+    ``latent_dim``; the code is repeated at every step (``RepeatVector``) and a decoder RNN
+    with a per-step Dense (``TimeDistributed``) writes the series back.
+
+    Args:
+        input_shape: ``(timesteps, channels)``.
+        latent_dim: size of the code.
+        units: sizes of the stacked encoder RNN layers; the decoder mirrors them.
+        cell: ``"lstm"`` or ``"gru"``.
+        masking: skip padded steps in the encoder, the loss and the outputs (padding:
+            module docstring).
+        mask_value: the value every channel of a padded step holds.
+        teacher_forcing: in training the decoder also gets the previous *true* step
+            (zeros before the first); in inference (``predict``, ``evaluate``, ``decode``,
+            ``reconstruct``) it runs free, fed its own previous output. Faster to learn
+            step-to-step dynamics, but the decoder may lean on the true step instead of
+            the code: compare ``evaluate`` losses (free running) before choosing it.
+            Uses a custom cell (no cuDNN kernel).
+        output_activation: ``"linear"`` for real-valued series.
+        reconstruction_loss: ``"mse"`` (default) or ``"bce"``; ``compile()`` uses it,
+            over the real steps only when ``masking``.
+
+    Example:
+        >>> model = aezoo.build("lstm-ae", input_shape=(140, 1), latent_dim=16, units=(64,))
+        >>> model.fit(x_train, epochs=20)             # x_train: (n, 140, 1), standardised
+        >>> errors = ((model.reconstruct(x) - x) ** 2).mean(axis=(1, 2))
+    """
+
+    config_keys = ("input_shape", "latent_dim", "units", "cell", "masking", "mask_value", "teacher_forcing",
+                   "output_activation", "reconstruction_loss")
+
+    def __init__(self, input_shape, latent_dim=16, units=(64,), cell="lstm", masking=False, mask_value=0.0,
+                 teacher_forcing=False, output_activation="linear", **kwargs):
+        name = kwargs.pop("name", "lstm_ae")
+        arch = self.architecture
+        input_shape = check_sequence_shape(arch, input_shape)
+        units = tuple(int(u) for u in units)
+        if not units or any(u <= 0 for u in units):
+            raise ValueError(f"{arch}: units needs at least one positive layer size, got {units}")
+        if cell not in RNN_CELLS:
+            raise ValueError(f"{arch}: cell must be 'lstm' or 'gru', got {cell!r}")
+        check_latent_size(arch, input_shape, latent_dim, regularised=False)
+        steps, channels = input_shape
+        rnn_layer = RNN_CELLS[cell][0]
+
+        # === Layers ===
+        x_in = keras.Input(input_shape, name="x")
+        h = keras.layers.Masking(mask_value, name="encoder_masking")(x_in) if masking else x_in
+        for i, u in enumerate(units):
+            h = rnn_layer(u, return_sequences=i < len(units) - 1, name=f"encoder_{cell}_{i}")(h)
+        code = keras.layers.Dense(latent_dim, name="encoder_code")(h)
+        encoder = keras.Model(x_in, code, name="encoder")
+
+        z_in = keras.Input((latent_dim,), name="z")
+        if teacher_forcing:
+            steps_layer = DecoderSteps(steps, channels, name="decoder_steps")
+            feedback = keras.layers.RNN(FeedbackCell(units[::-1], cell, channels, output_activation,
+                                                     name="decoder_cell"),
+                                        return_sequences=True, name=f"decoder_{cell}")
+            decoder = keras.Model(z_in, feedback(steps_layer(z_in)), name="decoder")
+        else:
+            h = keras.layers.RepeatVector(steps, name="decoder_repeat")(z_in)
+            for i, u in enumerate(units[::-1]):
+                h = rnn_layer(u, return_sequences=True, name=f"decoder_{cell}_{i}")(h)
+            out = keras.layers.TimeDistributed(keras.layers.Dense(channels, activation=output_activation),
+                                               name="decoder_output")(h)
+            decoder = keras.Model(z_in, out, name="decoder")
+
+        # === Functional model ===
+        inputs = keras.Input(input_shape, name="inputs")
+        code = encoder(inputs)
+        # teacher forcing: the same decoder layers, also fed the true series (used in training only)
+        outputs = feedback(steps_layer(code, inputs)) if teacher_forcing else decoder(code)
+        if masking:
+            outputs = RestorePadding(mask_value, name="restore_padding")(outputs, inputs)
+        super().__init__(inputs=inputs, outputs=outputs, name=name, **kwargs)
+
+        # === Config ===
+        self.encoder, self.decoder = encoder, decoder
+        self.data_shape, self.latent_dim, self.units, self.cell = input_shape, int(latent_dim), units, cell
+        self.masking, self.mask_value = bool(masking), float(mask_value)
+        self.teacher_forcing, self.output_activation = bool(teacher_forcing), output_activation
+
+    def compile(self, optimizer="adam", loss="auto", **kwargs):
+        """As ``Autoencoder.compile``; with ``masking`` the default loss skips padded steps."""
+        if isinstance(loss, str) and loss == "auto" and self.masking:
+            loss = MaskedReconstructionLoss(self.reconstruction_loss or self.default_loss, self.mask_value)
+        super().compile(optimizer=optimizer, loss=loss, **kwargs)
+
+    def reconstruct(self, x, batch_size=None):
+        """Encode then decode ``x``; with ``masking``, padded steps of ``x`` stay ``mask_value``."""
+        out = super().reconstruct(x, batch_size)
+        if self.masking:
+            out = np.where(real_steps(self._as_batch(x), self.mask_value)[..., None], out,
+                           np.float32(self.mask_value))
+        return out
+
+
+@keras.saving.register_keras_serializable(package="aezoo")
+@register_architecture("conv1d-ae")
+class Conv1DAutoencoder(SequenceAutoencoder):
+    """1-D convolutional autoencoder over fixed windows (keras.io, "Timeseries anomaly
+    detection using an Autoencoder"), with a dense code between encoder and decoder.
+
+    Stride-2 ``Conv1D`` stages halve the steps, a Dense layer makes the code of
+    ``latent_dim``, and stride-2 ``Conv1DTranspose`` stages write the window back. The
+    timesteps must divide by ``2**len(filters)``; other sizes get an error naming the
+    nearest ones that work.
+
+    Args:
+        input_shape: ``(timesteps, channels)``.
+        latent_dim: size of the code.
+        filters: channels of each stride-2 stage (the decoder mirrors them).
+        kernel_size: width of every convolution (7 in keras.io's example).
+        dropout: dropout rate after each stage but the last, in encoder and decoder
+            (keras.io uses 0.2).
+        activation: activation of the hidden layers.
+        output_activation: ``"linear"`` for real-valued series.
+        reconstruction_loss: ``"mse"`` (default) or ``"bce"``; ``compile()`` uses it.
+
+    Example:
+        >>> model = aezoo.build("conv1d-ae", input_shape=(288, 1), latent_dim=16, filters=(32, 16))
+        >>> model.fit(windows_train, epochs=50)
+    """
+
+    config_keys = ("input_shape", "latent_dim", "filters", "kernel_size", "dropout", "activation",
+                   "output_activation", "reconstruction_loss")
+
+    def __init__(self, input_shape, latent_dim=16, filters=(32, 16), kernel_size=7, dropout=0.0, activation="relu",
+                 output_activation="linear", **kwargs):
+        name = kwargs.pop("name", "conv1d_ae")
+        arch = self.architecture
+        input_shape = check_sequence_shape(arch, input_shape)
+        filters = tuple(int(f) for f in filters)
+        check_conv1d_steps(arch, input_shape[0], filters)
+        check_latent_size(arch, input_shape, latent_dim, regularised=False)
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"{arch}: dropout must lie in [0, 1), got {dropout}")
+        steps, channels = input_shape
+        last = len(filters) - 1
+
+        # === Layers ===
+        x_in = keras.Input(input_shape, name="x")
+        h = x_in
+        for i, f in enumerate(filters):
+            h = keras.layers.Conv1D(f, kernel_size, strides=2, padding="same", activation=activation,
+                                    name=f"encoder_conv_{i}")(h)
+            if dropout and i < last:
+                h = keras.layers.Dropout(dropout, name=f"encoder_dropout_{i}")(h)
+        h = keras.layers.Flatten(name="encoder_flatten")(h)
+        code = keras.layers.Dense(latent_dim, name="encoder_code")(h)
+        encoder = keras.Model(x_in, code, name="encoder")
+
+        z_in = keras.Input((latent_dim,), name="z")
+        short = steps // 2 ** len(filters)
+        h = keras.layers.Dense(short * filters[-1], activation=activation, name="decoder_project")(z_in)
+        h = keras.layers.Reshape((short, filters[-1]), name="reshape")(h)
+        for i, f in enumerate(filters[::-1]):
+            h = keras.layers.Conv1DTranspose(f, kernel_size, strides=2, padding="same", activation=activation,
+                                             name=f"decoder_deconv_{i}")(h)
+            if dropout and i < last:
+                h = keras.layers.Dropout(dropout, name=f"decoder_dropout_{i}")(h)
+        out = keras.layers.Conv1DTranspose(channels, kernel_size, padding="same", activation=output_activation,
+                                           name="decoder_output")(h)
+        decoder = keras.Model(z_in, out, name="decoder")
+
+        # === Functional model ===
+        inputs = keras.Input(input_shape, name="inputs")
+        outputs = decoder(encoder(inputs))
+        super().__init__(inputs=inputs, outputs=outputs, name=name, **kwargs)
+
+        # === Config ===
+        self.encoder, self.decoder = encoder, decoder
+        self.data_shape, self.latent_dim, self.filters = input_shape, int(latent_dim), filters
+        self.kernel_size, self.dropout = int(kernel_size), float(dropout)
+        self.activation, self.output_activation = activation, output_activation
