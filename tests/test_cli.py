@@ -118,6 +118,7 @@ def test_train_by_name_outside_a_checkout(tmp_path, monkeypatch, capsys):
     import shutil
 
     from aezoo.training import recipe as recipe_module
+    from aezoo.training import runner as runner_module
 
     monkeypatch.setattr(recipe_module, "REPO_ROOT", tmp_path / "site-packages")
     monkeypatch.chdir(tmp_path)
@@ -135,8 +136,8 @@ def test_train_by_name_outside_a_checkout(tmp_path, monkeypatch, capsys):
 
     assert default_out_dir() == tmp_path / "weights"
 
-    info = recipe_module.recipe_provenance(copy / "dense_ae_mnist.py")  # not in git: the sha256 names it
+    info = runner_module.recipe_provenance(copy / "dense_ae_mnist.py")  # not in git: the sha256 names it
     assert info["recipe_git_sha"] is None and len(info["recipe_sha256"]) == 64
-    here = recipe_module.recipe_provenance(recipe_module.Path(__file__).resolve().parents[1] / "recipes" /
+    here = runner_module.recipe_provenance(recipe_module.Path(__file__).resolve().parents[1] / "recipes" /
                                            "dense_ae_mnist.py")
     assert here["recipe_git_sha"].split("+")[0] and isinstance(here["git_dirty"], bool)

@@ -25,7 +25,16 @@ def outputs(name):
 
     model = aezoo.load(name)
     x = reference_inputs(name, model)
-    return {f"{name}/x": x, f"{name}/codes": model.encode(x), f"{name}/reconstruction": model.reconstruct(x)}
+    labels = with_labels(model, x)
+    return {f"{name}/x": x, f"{name}/codes": model.encode(x, **labels),
+            f"{name}/reconstruction": model.reconstruct(x, **labels)}
+
+
+def with_labels(model, x):
+    """A conditional model's labels for ``x`` (classes in turn); nothing for the others."""
+    if not hasattr(model, "num_classes"):
+        return {}
+    return {"labels": np.arange(len(x)) % model.num_classes}
 
 
 def main(argv):
