@@ -59,6 +59,10 @@ def _cmd_demo(args):
     folder, pinned = presets.resolve(args.preset)  # resolve once: the folder gives model and inputs
     model = presets.load_preset_folder(folder, pinned=pinned)
     inputs = presets.load_demo_inputs(folder)
+    if args.input:  # the user's own examples (images: a folder or .npy; series: a .npy or .csv)
+        from aezoo.uses.finetune import load_inputs
+
+        inputs, _ = load_inputs(args.input, model.data_shape, _mask_value(model))
     if inputs is None:
         if not hasattr(model, "sample"):
             raise ValueError(f"{args.preset} has no demo inputs and cannot sample; use 'aezoo eval' instead")
@@ -92,6 +96,8 @@ def _cmd_eval(args):
     folder, pinned = presets.resolve(args.preset)
     model = presets.load_preset_folder(folder, pinned=pinned)
     meta = model.preset_metadata
+    if args.data:
+        return _eval_file(model, args)
     if args.dataset:
         meta = {**meta, "dataset": args.dataset}
     if args.nll_samples is not None:
@@ -113,15 +119,51 @@ def _cmd_eval(args):
     return 0
 
 
+def _eval_file(model, args):
+    """``aezoo eval PRESET --data FILE``: reconstruction error and anomaly scores of the
+    user's examples; flags those above the preset's recorded threshold when it has one."""
+    import json
+
+    import numpy as np
+
+    from aezoo.uses.finetune import load_inputs
+    from aezoo.uses.latent import anomaly_score
+
+    x, _ = load_inputs(args.data, model.data_shape, _mask_value(model))
+    scores = np.asarray(anomaly_score(model, x), np.float64)
+    report = {"examples": int(len(x)), "input_shape": [int(d) for d in model.data_shape],
+              "mean_score": float(scores.mean()), "max_score": float(scores.max()),
+              "most_anomalous": [int(i) for i in np.argsort(-scores)[:5]]}
+    threshold = ((model.preset_metadata or {}).get("metrics") or {}).get("threshold")
+    if threshold is not None:
+        report.update(threshold=float(threshold), flagged=int(np.sum(scores > threshold)),
+                      rule="score above the preset's threshold (mean + 1 std of its training scores)")
+    print(json.dumps(report, indent=2))
+    if args.scores:
+        text = "index,score" + ("" if threshold is None else ",anomalous") + "\n" + "".join(
+            f"{i},{s:.6g}" + ("" if threshold is None else f",{int(s > threshold)}") + "\n"
+            for i, s in enumerate(scores))
+        _atomic_write(args.scores, text)
+        print(f"wrote {args.scores}")
+    return 0
+
+
 def _cmd_train(args):
     from aezoo.training.runner import report_json, run_recipe
 
     report = run_recipe(args.recipe, smoke=args.smoke, out_dir=args.out, checkpoint_dir=args.checkpoint_dir,
-                        strategy=args.strategy, epochs=args.epochs, verbose=0 if args.quiet else 1,
+                        strategy=args.strategy, epochs=args.epochs, verbose=_train_verbosity(args.quiet),
                         recipes_dirs=args.recipes)
     if args.report:
         _atomic_write(args.report, report_json(report))
     return 0
+
+
+def _train_verbosity(quiet):
+    """Keras's per-step bar in a terminal; one line per epoch in a log file (nohup)."""
+    if quiet:
+        return 0
+    return 1 if sys.stdout.isatty() else 2
 
 
 def _cmd_push(args):
@@ -157,11 +199,16 @@ def _cmd_encode(args):
     model = aezoo.load(args.preset, compile=False)
     x = args.input
     if not os.path.isdir(x):  # folders are resized by extract_features; arrays here
-        x, _ = load_inputs(x, model.data_shape)
+        x, _ = load_inputs(x, model.data_shape, _mask_value(model))
     features = latent.extract_features(model, x, out_path=args.output)
     print(f"wrote {args.output}: {features.shape[0]} x {features.shape[1]} float32 codes "
           f"({'posterior means' if hasattr(model, 'sample') else 'codes'})")
     return 0
+
+
+def _mask_value(model):
+    """The padding value of a masking series model (shorter series are padded with it), else None."""
+    return model.mask_value if getattr(model, "masking", False) else None
 
 
 def _cmd_finetune(args):
@@ -213,11 +260,16 @@ def build_parser():
     p.add_argument("preset", nargs="?", default="conv-vae-faces")
     p.add_argument("-o", "--output", default="demo.png")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--input", help="your own examples instead of the bundled ones: a folder of images or a .npy "
+                                   "array; for a series preset a .npy or .csv of series")
     p.set_defaults(func=_cmd_demo)
 
     p = sub.add_parser("eval", help="evaluate a preset on its dataset's test split (fixed protocol)")
     p.add_argument("preset")
     p.add_argument("--dataset", help="another aezoo dataset name with the same input shape")
+    p.add_argument("--data", help="score your own file instead: a .npy array (images or series) or a .csv of "
+                                  "series; prints reconstruction error and anomaly scores")
+    p.add_argument("--scores", help="with --data: also write each example's anomaly score here (.csv)")
     p.add_argument("--examples", type=int, help="first N test examples (default: all)")
     p.add_argument("--nll-samples", type=int, help="importance samples for the NLL (default: the recipe's k)")
     p.add_argument("--probe-train", type=int, help="training examples for the PCA baseline and probes "

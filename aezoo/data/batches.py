@@ -14,10 +14,10 @@ from aezoo.data.pipelines import _normalise_array
 
 
 class ArrayBatches(keras.utils.PyDataset):
-    """Float32 batches of ``x`` in [0, 1]; the model's target is its input."""
+    """Float32 batches of ``x`` in [0, 1] (``real=True``: any real values); the model's target is its input."""
 
     def __init__(self, x, batch_size=128, shuffle=True, seed=0, binarize=False, drop_remainder=False,
-                 labels=None, num_classes=None):
+                 labels=None, num_classes=None, real=False):
         super().__init__()
         self.labels = None
         if labels is not None:  # a conditional model's second input
@@ -28,7 +28,7 @@ class ArrayBatches(keras.utils.PyDataset):
             self.labels = one_hot(labels, num_classes or int(np.max(labels)) + 1)
         if not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
             raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
-        self.x, self.scale = _normalise_array(x)
+        self.x, self.scale = _normalise_array(x, real)
         if drop_remainder and len(self.x) < batch_size:
             raise ValueError(f"{len(self.x)} examples cannot fill one batch of {batch_size} (drop_remainder=True)")
         self.batch_size, self.shuffle, self.binarize = int(batch_size), shuffle, binarize
@@ -65,7 +65,8 @@ class ArrayBatches(keras.utils.PyDataset):
 
 
 def batches(x, batch_size=128, shuffle=True, seed=0, binarize=False, drop_remainder=False, labels=None,
-            num_classes=None):
-    """``ArrayBatches`` over an array of examples (uint8 0-255 or float in [0, 1]); with
-    ``labels``, batches are ``((x, one_hot),)`` for a conditional model."""
-    return ArrayBatches(x, batch_size, shuffle, seed, binarize, drop_remainder, labels, num_classes)
+            num_classes=None, real=False):
+    """``ArrayBatches`` over an array of examples (uint8 0-255 or float in [0, 1]; ``real=True``:
+    real-valued series of any range, as they are); with ``labels``, batches are
+    ``((x, one_hot),)`` for a conditional model."""
+    return ArrayBatches(x, batch_size, shuffle, seed, binarize, drop_remainder, labels, num_classes, real)

@@ -42,9 +42,18 @@ def _celeb_a_tfds(split, size):
 # --------------------------------------------------------------------------
 # Public: tf.data pipelines
 # --------------------------------------------------------------------------
-def _normalise_array(x):
-    """User arrays -> (array, divisor): uint8 keeps its bytes (/255 later), floats must be in [0, 1]."""
+def _normalise_array(x, real=False):
+    """User arrays -> (array, divisor): uint8 keeps its bytes (/255 later), floats must be in [0, 1];
+    ``real=True`` (series): float values of any range, shape kept."""
     x = np.asarray(x)
+    if real:
+        if x.ndim < 2 or x.dtype.kind != "f":
+            raise ValueError(f"series must be a float array of examples (batch, timesteps, channels), got "
+                             f"shape {x.shape}, dtype {x.dtype}")
+        x = x.astype(np.float32, copy=False)
+        if not np.all(np.isfinite(x)):
+            raise ValueError("data contains NaN or infinite values")
+        return x, None
     if x.ndim < 2:
         raise ValueError(f"data must be an array of examples (batch, ...), got shape {x.shape}")
     if x.ndim == 3:
@@ -119,7 +128,8 @@ def one_hot(labels, num_classes):
 
 
 def dataset(name_or_array, split="train", batch_size=128, shuffle=True, seed=0, binarize=False,
-            repeat=False, image_size=None, validation_fraction=0.0, subset=None, labels=None, num_classes=None):
+            repeat=False, image_size=None, validation_fraction=0.0, subset=None, labels=None, num_classes=None,
+            real=False):
     """A ``tf.data.Dataset`` of float32 batches of ``x`` in [0, 1] (the target is the input).
 
     Args:
@@ -139,6 +149,8 @@ def dataset(name_or_array, split="train", batch_size=128, shuffle=True, seed=0, 
         subset: keep only the first ``subset`` examples of the split (smoke runs).
         labels, num_classes: for an array, its class indices: batches are then
             ``((x, one_hot),)``, what a conditional model (``conditional-vae``) trains on.
+        real: an array of real-valued examples of any range, fed as they are (series
+            for ``lstm-ae``/``conv1d-ae``, which scale inside the model).
 
     Example:
         >>> train = dataset("mnist", validation_fraction=0.1, binarize=True)
@@ -170,7 +182,7 @@ def dataset(name_or_array, split="train", batch_size=128, shuffle=True, seed=0, 
     else:
         if split == "test":
             raise ValueError("an array has no official test split: pass your test array itself with split='train'")
-        x, scale = _normalise_array(name_or_array)
+        x, scale = _normalise_array(name_or_array, real)
         if image_size is not None:
             resize_to = _size_pair(image_size)
     if split != "test":

@@ -110,3 +110,84 @@ def windows(series, length, stride=1):
         raise ValueError(f"window length {length} is longer than the series ({series.shape[0]} steps)")
     view = np.lib.stride_tricks.sliding_window_view(series, length, axis=0)[::stride]
     return np.ascontiguousarray(np.moveaxis(view, -1, 1))
+
+
+def _numbers(line):
+    try:
+        [float(v) for v in line.split(",")]
+    except ValueError:
+        return False
+    return bool(line.strip())
+
+
+def read_series_file(path):
+    """A ``.npy`` array or a ``.csv`` table of numbers (float32, as stored).
+
+    CSV: comma-separated numbers, one row per line; a first line that is not numbers
+    (a header) is skipped. What the rows mean is ``conform_series``'s job.
+    """
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise FileNotFoundError(f"no such file: {str(path)!r}")
+    suffix = path.suffix.lower()
+    if suffix == ".npy":
+        x = np.load(path, allow_pickle=False)
+    elif suffix == ".csv":
+        with open(path, encoding="utf-8") as f:
+            first = f.readline()
+        skip = 0 if _numbers(first) else 1  # a header line
+        try:
+            x = np.loadtxt(path, delimiter=",", skiprows=skip, dtype=np.float64, ndmin=2)
+        except ValueError as err:
+            raise ValueError(f"{path}: not a table of comma-separated numbers ({err})") from None
+    else:
+        raise ValueError(f"{path}: expected a .npy array or a .csv table of series, got a {suffix or 'extensionless'} "
+                         "file")
+    if x.dtype.kind not in "fiu":
+        raise ValueError(f"{path}: expected numbers, got dtype {x.dtype}")
+    return x.astype(np.float32)
+
+
+def conform_series(x, input_shape, mask_value=None, stride=1):
+    """Series in any of the usual layouts -> float32 ``(n, timesteps, channels)`` for a model.
+
+    With the model's ``(T, C)``:
+
+    - ``(n, T, C)``: as is; ``(n, T)`` when ``C == 1``: a channel axis is added;
+    - ``(n, t, C)`` with ``t < T`` and ``mask_value`` given (a masking model): padded at
+      the end with ``mask_value``;
+    - one long series, ``(L, C)`` or ``(L,)`` when ``C == 1`` (e.g. a CSV with one column
+      per channel and one row per step): cut into sliding windows of ``T`` steps, stride
+      ``stride`` (``(L - T) // stride + 1`` windows).
+
+    A CSV of one series per row (``n`` rows of ``T`` values) is ``(n, T)``. Anything
+    else gets an error naming both layouts.
+    """
+    steps, channels = (int(d) for d in input_shape)
+    x = np.asarray(x)
+    if x.dtype.kind not in "fiu":
+        raise ValueError(f"series must be numbers, got dtype {x.dtype}")
+    x = x.astype(np.float32, copy=False)
+    if not np.all(np.isfinite(x)):
+        raise ValueError("series contain NaN or infinite values")
+    if x.ndim == 3 and x.shape[2] == channels:
+        if x.shape[1] == steps:
+            return x
+        if x.shape[1] < steps and mask_value is not None:
+            padded = np.full((len(x), steps, channels), mask_value, np.float32)
+            padded[:, : x.shape[1]] = x
+            return padded
+    if x.ndim == 2 and channels == 1 and x.shape[1] == steps:
+        return x[..., None]
+    if x.ndim == 1 and channels == 1:
+        x = x[:, None]
+    if x.ndim == 2 and x.shape[1] == channels:
+        if len(x) < steps:
+            raise ValueError(f"one series of {len(x)} steps is shorter than the model's {steps}-step window")
+        return windows(x, steps, stride)
+    layouts = [f"(n, {steps}, {channels})"] + ([f"(n, {steps}) (a CSV: one series of {steps} values per row)"]
+                                               if channels == 1 else [])
+    layouts.append(f"one long series (L, {channels}) to cut into {steps}-step windows (a CSV: one row per step, "
+                   f"{channels} column{'s' if channels > 1 else ''})")
+    raise ValueError(f"series of shape {x.shape} do not fit a model of {steps} steps x {channels} channels; give "
+                     + ", or ".join(layouts))

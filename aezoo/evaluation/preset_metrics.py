@@ -3,7 +3,9 @@
 A recipe's numbers and a user's re-measurement must come from one function, or they
 drift apart: ``measure`` loads the named dataset, runs ``evaluate`` (reconstruction,
 PCA, linear probe on codes and on raw pixels, ELBO), and adds what some presets lead
-with: ``mse_vs_pca``, the importance-sampled NLL, the denoising PSNR gain.
+with: ``mse_vs_pca``, the importance-sampled NLL, the denoising PSNR gain. Sequence
+presets (a ``aezoo.data.sequence_tasks`` task as dataset) are measured by
+``sequence_metrics.measure_task``.
 """
 
 import numpy as np
@@ -59,7 +61,12 @@ def measure(model, dataset, *, image_size=None, binarized=False, nll_samples=0, 
         x_train, y_train: training data already in memory (else loaded by name).
     """
     from aezoo import data
+    from aezoo.data.sequence_tasks import is_task
 
+    if is_task(dataset):  # a sequence preset: the task's own metrics; a check run (examples) skips the baseline
+        from aezoo.evaluation.sequence_metrics import measure_task
+
+        return measure_task(model, dataset, examples=examples, probe_train=probe_train, baseline=not examples)
     if x_train is None:
         x_train, y_train = data.load_arrays(dataset, "train", image_size, with_labels=True)
     x_test, y_test = data.load_arrays(dataset, "test", image_size, with_labels=True)

@@ -1,8 +1,12 @@
 """Sequence autoencoders: ``lstm-ae`` (recurrent, sequence to sequence) and ``conv1d-ae``.
 
-Both take ``(timesteps, channels)`` examples of any real values: no scaling happens
-inside the model (standardise with statistics of the training data; a preset stores
-them beside the weights), and no [0, 1] range is required.
+Both take ``(timesteps, channels)`` examples of any real values, in their own units.
+With ``standardize=True`` (the default) the model holds per-channel mean and standard
+deviation of its training data (``aezoo.models.scaling``): the encoder standardises its
+input, the decoder writes raw values back, the loss is taken in standardised units (so
+every channel counts alike), and a preset is used on raw series. ``fit`` fits the
+statistics on its first array when they are not set; ``adapt_scaling(x)`` sets them
+explicitly (needed before ``fit`` on a ``tf.data.Dataset``).
 
 Padding (``lstm-ae`` with ``masking=True``): a step is padding when *every* channel
 equals ``mask_value`` (0.0 by default), the rule of ``keras.layers.Masking``;
@@ -14,6 +18,8 @@ there. If real data can have a step of all zeros, pad with another value
 (``pad_sequences(..., value=-99.0)``) and pass it as ``mask_value``.
 """
 
+import warnings
+
 import numpy as np
 import keras
 from keras import ops
@@ -21,6 +27,7 @@ from keras import ops
 from aezoo.models.base import Autoencoder, check_latent_size
 from aezoo.models.losses import ReconstructionLoss
 from aezoo.models.registry import register_architecture
+from aezoo.models.scaling import Standardize, fit_scaling
 
 RNN_CELLS = {"lstm": (keras.layers.LSTM, keras.layers.LSTMCell, 2), "gru": (keras.layers.GRU, keras.layers.GRUCell, 1)}
 
@@ -175,9 +182,87 @@ class FeedbackCell(keras.layers.Layer):
 
 
 class SequenceAutoencoder(Autoencoder):
-    """Shared checks of the sequence families: ``(timesteps, channels)`` of any real values."""
+    """What the sequence families share: checks of ``(timesteps, channels)`` inputs, the
+    stored scaling, and errors measured over real steps in standardised units."""
 
     requires_unit_range = False
+    masking, mask_value, standardize = False, 0.0, False
+
+    # ------------------------------------------------------------- scaling
+    @staticmethod
+    def _scaling_layers(channels):
+        """The encoder's ``Standardize`` and the decoder's inverse (identity until fitted)."""
+        return (Standardize(channels, name="encoder_standardize"),
+                Standardize(channels, invert=True, name="decoder_unstandardize"))
+
+    @property
+    def _scalers(self):
+        return self.encoder.get_layer("encoder_standardize"), self.decoder.get_layer("decoder_unstandardize")
+
+    @property
+    def scaling(self):
+        """``{"mean": [...], "std": [...], "count": n}`` per channel, or None (no scaling)."""
+        if not self.standardize:
+            return None
+        layer = self._scalers[0]
+        return {"mean": ops.convert_to_numpy(layer.mean).tolist(), "std": ops.convert_to_numpy(layer.std).tolist(),
+                "count": int(ops.convert_to_numpy(layer.count))}
+
+    def adapt_scaling(self, x):
+        """Fit the per-channel mean and std on ``x`` (raw training series; padded steps left out)."""
+        if not self.standardize:
+            raise ValueError(f"{self.name} was built with standardize=False: it has no scaling to fit")
+        x = self._as_batch(x)
+        mask = real_steps(x, self.mask_value) if self.masking else None
+        mean, std, count = fit_scaling(x, mask)
+        for layer in self._scalers:
+            layer.set_statistics(mean, std, count)
+        return self
+
+    def fit(self, x=None, y=None, *args, **kwargs):
+        """As ``Autoencoder.fit``; an unscaled model first fits its scaling on ``x``."""
+        if self.standardize and not self._scalers[0].fitted:
+            if isinstance(x, (np.ndarray, list)):
+                self.adapt_scaling(np.asarray(x))
+            else:
+                warnings.warn(f"{self.name}: standardize=True but the scaling was never fitted; call "
+                              "model.adapt_scaling(x_train) before fit() on a dataset, or the model trains "
+                              "on unscaled values", stacklevel=2)
+        return super().fit(x, y, *args, **kwargs)
+
+    def _standardized(self, t, real):
+        layer = self._scalers[0]
+        scaled = (t - ops.cast(layer.mean, t.dtype)) / ops.cast(layer.std, t.dtype)
+        return scaled if real is None else ops.where(real, scaled, ops.full_like(scaled, self.mask_value))
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """The loss in standardised units (padded steps kept at ``mask_value``)."""
+        if y is None:
+            y = x
+        if self.standardize and y is not None and y_pred is not None:
+            y = ops.cast(y, y_pred.dtype)
+            real = ops.any(ops.not_equal(y, self.mask_value), axis=-1, keepdims=True) if self.masking else None
+            y, y_pred = self._standardized(y, real), self._standardized(y_pred, real)
+        return super().compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=training)
+
+    # --------------------------------------------------------------- errors
+    def step_errors(self, x, batch_size=None):
+        """``(n, T)`` squared reconstruction error per step, mean over channels, in
+        standardised units; 0 on padded steps."""
+        x = self._as_batch(x)
+        errors = np.square(self.reconstruct(x, batch_size) - x)
+        if self.standardize:
+            errors = errors / np.square(np.asarray(self.scaling["std"], "float32"))
+        errors = errors.mean(axis=-1)
+        return np.where(real_steps(x, self.mask_value), errors, 0.0) if self.masking else errors
+
+    def reconstruction_error(self, x, batch_size=None):
+        """``(n,)`` mean squared error per example over its real steps, in standardised
+        units: ``aezoo.uses.latent.anomaly_score`` of a sequence model."""
+        x = self._as_batch(x)
+        errors = self.step_errors(x, batch_size)
+        steps = real_steps(x, self.mask_value).sum(axis=1) if self.masking else np.full(len(x), x.shape[1])
+        return errors.sum(axis=1) / np.maximum(steps, 1)
 
     def _check_array(self, x, what, expected_shape, data=True):
         if data:  # sequence-specific wording before the base checks (which assume images)
@@ -219,6 +304,8 @@ class LSTMAutoencoder(SequenceAutoencoder):
             step-to-step dynamics, but the decoder may lean on the true step instead of
             the code: compare ``evaluate`` losses (free running) before choosing it.
             Uses a custom cell (no cuDNN kernel).
+        standardize: hold per-channel scaling of the training data in the model, so it
+            takes and returns raw values (module docstring).
         output_activation: ``"linear"`` for real-valued series.
         reconstruction_loss: ``"mse"`` (default) or ``"bce"``; ``compile()`` uses it,
             over the real steps only when ``masking``.
@@ -230,10 +317,10 @@ class LSTMAutoencoder(SequenceAutoencoder):
     """
 
     config_keys = ("input_shape", "latent_dim", "units", "cell", "masking", "mask_value", "teacher_forcing",
-                   "output_activation", "reconstruction_loss")
+                   "standardize", "output_activation", "reconstruction_loss")
 
     def __init__(self, input_shape, latent_dim=16, units=(64,), cell="lstm", masking=False, mask_value=0.0,
-                 teacher_forcing=False, output_activation="linear", **kwargs):
+                 teacher_forcing=False, standardize=True, output_activation="linear", **kwargs):
         name = kwargs.pop("name", "lstm_ae")
         arch = self.architecture
         input_shape = check_sequence_shape(arch, input_shape)
@@ -246,9 +333,12 @@ class LSTMAutoencoder(SequenceAutoencoder):
         steps, channels = input_shape
         rnn_layer = RNN_CELLS[cell][0]
 
+        scale, unscale = self._scaling_layers(channels) if standardize else (None, None)
+
         # === Layers ===
         x_in = keras.Input(input_shape, name="x")
         h = keras.layers.Masking(mask_value, name="encoder_masking")(x_in) if masking else x_in
+        h = scale(h) if standardize else h
         for i, u in enumerate(units):
             h = rnn_layer(u, return_sequences=i < len(units) - 1, name=f"encoder_{cell}_{i}")(h)
         code = keras.layers.Dense(latent_dim, name="encoder_code")(h)
@@ -260,20 +350,24 @@ class LSTMAutoencoder(SequenceAutoencoder):
             feedback = keras.layers.RNN(FeedbackCell(units[::-1], cell, channels, output_activation,
                                                      name="decoder_cell"),
                                         return_sequences=True, name=f"decoder_{cell}")
-            decoder = keras.Model(z_in, feedback(steps_layer(z_in)), name="decoder")
+            out = feedback(steps_layer(z_in))
+            decoder = keras.Model(z_in, unscale(out) if standardize else out, name="decoder")
         else:
             h = keras.layers.RepeatVector(steps, name="decoder_repeat")(z_in)
             for i, u in enumerate(units[::-1]):
                 h = rnn_layer(u, return_sequences=True, name=f"decoder_{cell}_{i}")(h)
             out = keras.layers.TimeDistributed(keras.layers.Dense(channels, activation=output_activation),
                                                name="decoder_output")(h)
-            decoder = keras.Model(z_in, out, name="decoder")
+            decoder = keras.Model(z_in, unscale(out) if standardize else out, name="decoder")
 
         # === Functional model ===
         inputs = keras.Input(input_shape, name="inputs")
         code = encoder(inputs)
-        # teacher forcing: the same decoder layers, also fed the true series (used in training only)
-        outputs = feedback(steps_layer(code, inputs)) if teacher_forcing else decoder(code)
+        if teacher_forcing:  # the same decoder layers, also fed the true series (used in training only)
+            outputs = feedback(steps_layer(code, scale(inputs) if standardize else inputs))
+            outputs = unscale(outputs) if standardize else outputs
+        else:
+            outputs = decoder(code)
         if masking:
             outputs = RestorePadding(mask_value, name="restore_padding")(outputs, inputs)
         super().__init__(inputs=inputs, outputs=outputs, name=name, **kwargs)
@@ -283,6 +377,7 @@ class LSTMAutoencoder(SequenceAutoencoder):
         self.data_shape, self.latent_dim, self.units, self.cell = input_shape, int(latent_dim), units, cell
         self.masking, self.mask_value = bool(masking), float(mask_value)
         self.teacher_forcing, self.output_activation = bool(teacher_forcing), output_activation
+        self.standardize = bool(standardize)
 
     def compile(self, optimizer="adam", loss="auto", **kwargs):
         """As ``Autoencoder.compile``; with ``masking`` the default loss skips padded steps."""
@@ -318,6 +413,8 @@ class Conv1DAutoencoder(SequenceAutoencoder):
         dropout: dropout rate after each stage but the last, in encoder and decoder
             (keras.io uses 0.2).
         activation: activation of the hidden layers.
+        standardize: hold per-channel scaling of the training data in the model, so it
+            takes and returns raw values (module docstring).
         output_activation: ``"linear"`` for real-valued series.
         reconstruction_loss: ``"mse"`` (default) or ``"bce"``; ``compile()`` uses it.
 
@@ -327,10 +424,10 @@ class Conv1DAutoencoder(SequenceAutoencoder):
     """
 
     config_keys = ("input_shape", "latent_dim", "filters", "kernel_size", "dropout", "activation",
-                   "output_activation", "reconstruction_loss")
+                   "standardize", "output_activation", "reconstruction_loss")
 
     def __init__(self, input_shape, latent_dim=16, filters=(32, 16), kernel_size=7, dropout=0.0, activation="relu",
-                 output_activation="linear", **kwargs):
+                 standardize=True, output_activation="linear", **kwargs):
         name = kwargs.pop("name", "conv1d_ae")
         arch = self.architecture
         input_shape = check_sequence_shape(arch, input_shape)
@@ -341,10 +438,11 @@ class Conv1DAutoencoder(SequenceAutoencoder):
             raise ValueError(f"{arch}: dropout must lie in [0, 1), got {dropout}")
         steps, channels = input_shape
         last = len(filters) - 1
+        scale, unscale = self._scaling_layers(channels) if standardize else (None, None)
 
         # === Layers ===
         x_in = keras.Input(input_shape, name="x")
-        h = x_in
+        h = scale(x_in) if standardize else x_in
         for i, f in enumerate(filters):
             h = keras.layers.Conv1D(f, kernel_size, strides=2, padding="same", activation=activation,
                                     name=f"encoder_conv_{i}")(h)
@@ -365,7 +463,7 @@ class Conv1DAutoencoder(SequenceAutoencoder):
                 h = keras.layers.Dropout(dropout, name=f"decoder_dropout_{i}")(h)
         out = keras.layers.Conv1DTranspose(channels, kernel_size, padding="same", activation=output_activation,
                                            name="decoder_output")(h)
-        decoder = keras.Model(z_in, out, name="decoder")
+        decoder = keras.Model(z_in, unscale(out) if standardize else out, name="decoder")
 
         # === Functional model ===
         inputs = keras.Input(input_shape, name="inputs")
@@ -377,3 +475,4 @@ class Conv1DAutoencoder(SequenceAutoencoder):
         self.data_shape, self.latent_dim, self.filters = input_shape, int(latent_dim), filters
         self.kernel_size, self.dropout = int(kernel_size), float(dropout)
         self.activation, self.output_activation = activation, output_activation
+        self.standardize = bool(standardize)

@@ -95,6 +95,11 @@ _MNIST, _FACES = (28, 28, 1), (64, 64, 3)
 _ON_MNIST = {"dataset": "mnist", "image_shape": _MNIST, "license": "cc-by-sa-3.0"}
 _ON_FASHION = {"dataset": "fashion_mnist", "image_shape": _MNIST, "license": "mit"}
 _ON_FACES = {"dataset": "faces", "image_shape": _FACES, "license": "other"}
+# Sequence presets: a task of aezoo.data.sequence_tasks as dataset (data + protocol), the input
+# (timesteps, channels) as image_shape. The archives state no licence (see data/SEQUENCES.md).
+_ON_ECG = {"dataset": "ecg5000", "image_shape": (140, 1), "license": "other"}
+_ON_KDD = {"dataset": "kdd_tsad_135", "image_shape": (128, 1), "license": "other"}
+_ON_VOWELS = {"dataset": "japanese_vowels", "image_shape": (29, 12), "license": "other"}
 
 # The one declaration of each preset's model: its recipe (recipes/<name>.py) reads architecture,
 # config and dataset from here and adds how to train; never copy them into it.
@@ -155,6 +160,15 @@ PRESETS = {
                    {"latent_dim": 32, "filters": (32, 64, 128, 256), "beta": 4.0, "seed": 0}, **_ON_FACES,
                    headline_metric="psnr",
                    description="beta-VAE (beta = 4) on 64x64 CelebA faces, 32-d latent (Higgins et al., 2017)."),
+        PresetSpec("lstm-ae-ecg", "lstm-ae", {"latent_dim": 16, "units": (64,)}, **_ON_ECG,
+                   headline_metric="auroc",
+                   description="LSTM sequence-to-sequence autoencoder on normal ECG5000 heartbeats: flags abnormal beats."),
+        PresetSpec("conv1d-ae-kdd135", "conv1d-ae", {"latent_dim": 16, "filters": (32, 16)}, **_ON_KDD,
+                   headline_metric="anomaly_rank",
+                   description="1-D conv autoencoder on 128-step windows of a heart-rate series (KDD-TSAD 135)."),
+        PresetSpec("gru-ae-vowels", "lstm-ae", {"latent_dim": 16, "units": (64,), "cell": "gru", "masking": True},
+                   **_ON_VOWELS, headline_metric="linear_probe_accuracy",
+                   description="GRU autoencoder on variable-length 12-channel JapaneseVowels utterances (masking)."),
     )
 }
 

@@ -20,8 +20,12 @@ from aezoo.training.recipe import REPO_ROOT, Recipe, load_recipe
 # ------------------------------------------------------------------ running
 def _train_data(recipe, smoke):
     from aezoo import data
+    from aezoo.data.sequence_tasks import is_task, load_task
 
-    x_train, y_train = data.load_arrays(recipe.dataset, "train", recipe.image_size, with_labels=True)
+    if is_task(recipe.dataset):  # a sequence preset: its task's protocol says which examples train
+        x_train, y_train = load_task(recipe.dataset, "train")
+    else:
+        x_train, y_train = data.load_arrays(recipe.dataset, "train", recipe.image_size, with_labels=True)
     if recipe.validation_fraction:
         (x_train, y_train), _ = data.split_validation(x_train, y_train, recipe.validation_fraction, recipe.seed)
     limit = 256 if smoke else recipe.train_subset
@@ -38,13 +42,15 @@ def _training_batches(x_train, recipe, y_train=None):
 
     from aezoo import data
 
-    conditional = {"labels": y_train, "num_classes": recipe.config["num_classes"]} if (
+    options = {"labels": y_train, "num_classes": recipe.config["num_classes"]} if (
         "num_classes" in recipe.config) else {}
+    if len(recipe.config["input_shape"]) == 2:  # (timesteps, channels): real-valued series
+        options["real"] = True
     if keras.backend.backend() == "tensorflow":
         return data.dataset(x_train, batch_size=recipe.batch_size, seed=recipe.seed, binarize=recipe.binarize,
-                            **conditional)
+                            **options)
     return data.batches(x_train, batch_size=recipe.batch_size, seed=recipe.seed, binarize=recipe.binarize,
-                        **conditional)
+                        **options)
 
 
 def run_recipe(recipe, *, smoke=False, out_dir=None, checkpoint_dir=None, strategy=None, epochs=None,
@@ -71,6 +77,8 @@ def run_recipe(recipe, *, smoke=False, out_dir=None, checkpoint_dir=None, strate
         import aezoo
 
         model = aezoo.build(recipe.architecture, **recipe.config)
+        if getattr(model, "standardize", False):  # series models keep the training data's scaling
+            model.adapt_scaling(x_train)
         schedule = Recipe(**{**asdict(recipe), "epochs": epochs}).learning_rate_schedule(len(x_train))
         model.compile(optimizer=keras.optimizers.Adam(schedule))
         return model
@@ -213,7 +221,10 @@ def _demo_inputs(model, recipe):
     """Demo inputs never come from CelebA/UTKFace: for those, redistributable faces or samples."""
     if recipe.demo_inputs == "test":
         from aezoo import data
+        from aezoo.data.sequence_tasks import demo_examples, is_task
 
+        if is_task(recipe.dataset):
+            return demo_examples(recipe.dataset)
         return data.load_arrays(recipe.dataset, "test", recipe.image_size)[:8]
     if recipe.demo_inputs == "faces":
         from aezoo import data

@@ -65,7 +65,8 @@ def finetune(preset_or_model, data, *, epochs=5, batch_size=32, learning_rate=1e
     named = isinstance(preset_or_model, (str, os.PathLike))
     parent = parent_meta.get("preset") or (os.fspath(preset_or_model) if named else model.name)
 
-    x, dataset = load_inputs(data, model.data_shape)
+    x, dataset = load_inputs(data, model.data_shape,
+                             model.mask_value if getattr(model, "masking", False) else None)
     if max_examples is not None:
         x = x[: int(max_examples)]
     x_val = None
@@ -111,18 +112,26 @@ def finetune(preset_or_model, data, *, epochs=5, batch_size=32, learning_rate=1e
 
 
 def reconstruction_mse(model, x, batch_size=256):
-    """Mean squared error per pixel of ``model.reconstruct(x)`` (posterior means for VAEs)."""
+    """Mean squared error per pixel of ``model.reconstruct(x)`` (posterior means for VAEs);
+    a series model's over real steps, in its standardised units."""
+    if hasattr(model, "reconstruction_error"):
+        return float(np.mean(model.reconstruction_error(x, batch_size=batch_size)))
     x_hat = model.reconstruct(x, batch_size=batch_size)
     return float(np.mean(np.square(x_hat.astype("float64") - x)))
 
 
 # ------------------------------------------------------------------- data in
-def load_inputs(data, input_shape):
+def load_inputs(data, input_shape, mask_value=None):
     """``(x, dataset)``: ``data`` as float32 ``(n, *input_shape)`` in [0, 1], and its name
-    for metadata (the dataset name, or ``"custom"`` for arrays, folders and files)."""
+    for metadata (the dataset name, or ``"custom"`` for arrays, folders and files).
+    A series model's ``(timesteps, channels)`` takes a ``.npy``/``.csv`` of raw series, an
+    array, or a sequence task name (``conform_series`` layouts; ``mask_value`` pads
+    shorter ones for a masking model)."""
     from aezoo import data as aedata
 
     input_shape = tuple(int(d) for d in input_shape)
+    if len(input_shape) == 2:  # (timesteps, channels): a series model
+        return _load_series(data, input_shape, mask_value)
     if isinstance(data, (str, os.PathLike)):
         path = Path(data).expanduser()
         if path.is_dir():
@@ -141,6 +150,21 @@ def load_inputs(data, input_shape):
             size = input_shape[0]
         return conform_images(aedata.load_arrays(info.name, "train", size), input_shape), info.name
     return conform_images(data, input_shape), "custom"
+
+
+def _load_series(data, input_shape, mask_value):
+    from aezoo.data.sequence_tasks import TASKS, load_task
+    from aezoo.data.series import conform_series, read_series_file
+
+    if isinstance(data, (str, os.PathLike)):
+        if str(data) in TASKS:
+            return load_task(str(data), "train")[0], str(data)
+        path = Path(data).expanduser()
+        if path.is_dir():
+            raise ValueError(f"a folder ({str(path)!r}) holds images; this model takes series of shape "
+                             f"{input_shape}: give a .npy or .csv file of series")
+        return conform_series(read_series_file(path), input_shape, mask_value), "custom"
+    return conform_series(data, input_shape, mask_value), "custom"
 
 
 def conform_images(x, input_shape):

@@ -63,32 +63,44 @@ def apply_attribute(model, x, vector, strengths=(-2.0, -1.0, 0.0, 1.0, 2.0)):
 
 # ------------------------------------------------------------- anomalies
 def anomaly_score(model, x, batch_size=256):
-    """Per-example anomaly score: the negative ELBO for VAEs, else the reconstruction MSE.
+    """Per-example anomaly score: the negative ELBO for VAEs, the reconstruction MSE over
+    real steps in standardised units for series models, else the reconstruction MSE.
 
     Higher means less like the training data.
     """
     if hasattr(model, "elbo"):
         return -model.elbo(x, seed=0, batch_size=batch_size)
+    if hasattr(model, "reconstruction_error"):
+        return model.reconstruction_error(np.asarray(x, "float32"), batch_size=batch_size)
     x = np.asarray(x, "float32")
     x_hat = model.reconstruct(x, batch_size=batch_size)
     return np.mean(np.square(x_hat - x).reshape(len(x), -1), axis=-1)
 
 
 class AnomalyDetector:
-    """A threshold on ``anomaly_score`` fitted as a quantile of the scores of normal data.
+    """A threshold on ``anomaly_score`` fitted on the scores of normal data: their
+    ``quantile``, or with ``n_std`` their mean + ``n_std`` standard deviations (the rule of
+    TensorFlow's autoencoder tutorial is ``n_std=1``).
 
     Example:
         >>> detector = AnomalyDetector(model, quantile=0.99).fit(x_normal)
         >>> flags = detector.predict(x_new)      # True = anomalous
+        >>> AnomalyDetector(aezoo.load("lstm-ae-ecg"), n_std=1).fit(normal_beats).predict(beats)
     """
 
-    def __init__(self, model, quantile=0.99):
-        if not 0.0 < quantile < 1.0:
+    def __init__(self, model, quantile=0.99, n_std=None):
+        if n_std is None and not 0.0 < quantile < 1.0:
             raise ValueError(f"quantile must be in (0, 1), got {quantile}")
-        self.model, self.quantile, self.threshold = model, float(quantile), None
+        if n_std is not None and not np.isfinite(n_std):
+            raise ValueError(f"n_std must be a finite number, got {n_std}")
+        self.model, self.quantile, self.n_std, self.threshold = model, float(quantile), n_std, None
 
     def fit(self, x_normal):
-        self.threshold = float(np.quantile(anomaly_score(self.model, x_normal), self.quantile))
+        scores = anomaly_score(self.model, x_normal)
+        if self.n_std is not None:
+            self.threshold = float(np.mean(scores) + self.n_std * np.std(scores))
+        else:
+            self.threshold = float(np.quantile(scores, self.quantile))
         return self
 
     def score(self, x):
@@ -162,14 +174,19 @@ def _unpack_bits(data, bits, n):
 
 # ------------------------------------------------------------- features
 def extract_features(model, x, out_path=None):
-    """Codes of ``x`` (an array, or an image folder resized to the model's input) as a
+    """Codes of ``x`` (an array, an image folder resized to the model's input, or a series
+    model's ``.npy``/``.csv`` of series) as a
     ``(n, latent_dim)`` array; with ``out_path``, also saved as ``.npy`` (atomically).
     Bad input (a corrupt image, a missing output folder) fails before anything is written."""
     if out_path is not None:
         parent = os.path.dirname(os.path.abspath(os.fspath(out_path)))
         if not os.path.isdir(parent):
             raise FileNotFoundError(f"cannot write {os.fspath(out_path)!r}: folder {parent!r} does not exist")
-    if isinstance(x, (str, os.PathLike)):
+    if isinstance(x, (str, os.PathLike)) and len(model.data_shape) == 2:  # a .npy/.csv of series
+        from aezoo.uses.finetune import load_inputs
+
+        x = load_inputs(x, model.data_shape, model.mask_value if getattr(model, "masking", False) else None)[0]
+    elif isinstance(x, (str, os.PathLike)):
         x = _folder_arrays(model, x)
     features = model.encode(x)
     if out_path is not None:

@@ -99,6 +99,10 @@ def demo_figure(model, path, inputs, seed=0, title=None, attribute=None, strengt
     A class-conditional model shows every class drawn on request instead."""
     if hasattr(model, "num_classes"):
         return class_samples(model, path, seed=seed, title=title)
+    if len(model.data_shape) == 2:  # (timesteps, channels): series over their reconstructions
+        from aezoo.uses.series_plots import series_demo
+
+        return series_demo(model, inputs, path, title=title)
     inputs = np.asarray(inputs, "float32")[:8]
     columns = len(inputs)
     panels = [("inputs", image_grid(inputs, columns)),
