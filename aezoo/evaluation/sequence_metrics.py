@@ -20,6 +20,7 @@
 import numpy as np
 
 from aezoo.data.sequence_tasks import KDD_STRIDE, KDD_WINDOW, check_task, ecg_tutorial_split, load_task
+from aezoo.data.sequences import load_sequences
 from aezoo.evaluation.baselines import linear_probe
 
 #: the tutorial's baseline, as it trains it
@@ -83,9 +84,13 @@ def _ecg(model, task, examples, baseline):
     protocol = {"task": task, "n_train": int(len(x_train)), "n_test": int(len(x_test)),
                 "abnormal_fraction": float(np.mean(abnormal)), "score": "reconstruction MSE per beat (standardised)",
                 "threshold": "mean + 1 std of the training beats' scores; precision/recall of the normal class"}
-    if baseline and task == "ecg5000":
-        x_all, all_abnormal, train_index, _ = ecg_tutorial_split()
-        score = tutorial_autoencoder(x_all[train_index], x_train)
+    if baseline:
+        if task == "ecg5000":
+            x_all, _, train_index, _ = ecg_tutorial_split()
+            x_train_all = x_all[train_index]
+        else:
+            x_train_all = load_sequences("ecg5000", "train").x
+        score = tutorial_autoencoder(x_train_all, x_train)
         metrics.update(_anomaly_metrics(score(x_train), score(x_test), abnormal, prefix="tutorial_"))
         protocol["tutorial_baseline"] = {**TUTORIAL, "scaling": "min-max over the whole 80% training split",
                                          "score": "MAE per beat"}
@@ -108,8 +113,6 @@ def window_ranking(scores, overlaps, starts, anomaly_steps, window):
 
 
 def _kdd(model, task, examples):
-    from aezoo.data.sequences import load_sequences
-
     x_test, overlaps = load_task(task, "test")
     scores = model.reconstruction_error(x_test)
     anomaly = np.flatnonzero(load_sequences("kdd_tsad_135", "test").anomaly)

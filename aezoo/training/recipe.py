@@ -71,6 +71,7 @@ class Recipe:
     learning_rate: float = 1e-3
     schedule: str = "cosine"  # "constant" or "cosine" decay to 0 over the run
     warmup_epochs: float = 0.0  # linear learning-rate warm-up from 0 before the cosine decay
+    weight_decay: float = 0.0  # decoupled weight decay (AdamW) when > 0, else Adam
     seed: int = 0
     strategy: str = "auto"
     image_size: int | None = None  # derived: the model's input size, None where it is the dataset's default
@@ -107,6 +108,14 @@ class Recipe:
                 raise ValueError(f"Recipe for {self.preset!r} says {key}={given!r}, but aezoo/presets/catalog.py "
                                  f"declares {value!r}: the catalog declares the model, leave {key} out of the recipe")
             object.__setattr__(self, key, value)
+
+    def optimizer(self, learning_rate):
+        """Adam, or AdamW with ``weight_decay`` (decoupled: each step shrinks weights by lr * wd)."""
+        import keras
+
+        if self.weight_decay:
+            return keras.optimizers.AdamW(learning_rate, weight_decay=self.weight_decay)
+        return keras.optimizers.Adam(learning_rate)
 
     def steps_per_epoch(self, n_train):
         return int(np.ceil(n_train / self.batch_size))

@@ -26,14 +26,17 @@ def _train_data(recipe, smoke):
         x_train, y_train = load_task(recipe.dataset, "train")
     else:
         x_train, y_train = data.load_arrays(recipe.dataset, "train", recipe.image_size, with_labels=True)
+    x_val = None
     if recipe.validation_fraction:
-        (x_train, y_train), _ = data.split_validation(x_train, y_train, recipe.validation_fraction, recipe.seed)
+        (x_train, y_train), (x_val, _) = data.split_validation(x_train, y_train, recipe.validation_fraction,
+                                                               recipe.seed)
     limit = 256 if smoke else recipe.train_subset
     if limit:
         x_train = x_train[:limit]
         y_train = {k: v[:limit] for k, v in y_train.items()} if isinstance(y_train, dict) else (
             None if y_train is None else y_train[:limit])
-    return x_train, y_train
+        x_val = None if x_val is None else x_val[:limit]
+    return x_train, y_train, x_val
 
 
 def _training_batches(x_train, recipe, y_train=None):
@@ -53,6 +56,22 @@ def _training_batches(x_train, recipe, y_train=None):
                         **options)
 
 
+def _validation_batches(x_val, recipe):
+    """The held-out examples in fixed order (binarised once, with the protocol's seed, for Bernoulli models)."""
+    import keras
+
+    from aezoo import data
+
+    if recipe.binarize:
+        from aezoo.evaluation.preset_metrics import protocol_seed
+
+        x_val = data.binarize(x_val, seed=protocol_seed())
+    real = len(recipe.config["input_shape"]) == 2
+    if keras.backend.backend() == "tensorflow":
+        return data.dataset(x_val, batch_size=recipe.batch_size, shuffle=False, real=real)
+    return data.batches(x_val, batch_size=recipe.batch_size, shuffle=False, real=real)
+
+
 def run_recipe(recipe, *, smoke=False, out_dir=None, checkpoint_dir=None, strategy=None, epochs=None,
                verbose=1, save=True, recipes_dirs=()):
     """Train, evaluate and (unless ``save=False``) write the preset. Returns a result dict.
@@ -66,10 +85,12 @@ def run_recipe(recipe, *, smoke=False, out_dir=None, checkpoint_dir=None, strate
 
     if isinstance(recipe, (str, os.PathLike)):
         recipe = load_recipe(recipe, recipes_dirs)
-    x_train, y_train = _train_data(recipe, smoke)
+    x_train, y_train, x_val = _train_data(recipe, smoke)
     epochs = 1 if smoke else (epochs or recipe.epochs)
     steps = 2 if smoke else None
     ds = _training_batches(x_train, recipe, y_train)
+    # held-out examples (validation_fraction): their loss is logged every epoch (epochs.csv), to see overfitting
+    val = None if x_val is None or "num_classes" in recipe.config else _validation_batches(x_val, recipe)
 
     def build():
         import keras
@@ -80,11 +101,12 @@ def run_recipe(recipe, *, smoke=False, out_dir=None, checkpoint_dir=None, strate
         if getattr(model, "standardize", False):  # series models keep the training data's scaling
             model.adapt_scaling(x_train)
         schedule = Recipe(**{**asdict(recipe), "epochs": epochs}).learning_rate_schedule(len(x_train))
-        model.compile(optimizer=keras.optimizers.Adam(schedule))
+        model.compile(optimizer=recipe.optimizer(schedule))
         return model
 
     result = train(build, ds, epochs=epochs, batch_size=recipe.batch_size, strategy=strategy or recipe.strategy,
-                   checkpoint_dir=checkpoint_dir, seed=recipe.seed, steps_per_epoch=steps, verbose=verbose)
+                   validation_data=val, checkpoint_dir=checkpoint_dir, seed=recipe.seed, steps_per_epoch=steps,
+                   verbose=verbose)
     model = result.model
     if not result.is_chief:
         return {"preset": recipe.preset, "chief": False}
