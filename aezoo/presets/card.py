@@ -16,10 +16,12 @@ def model_card(metadata, repo_id=None):
     preset, arch = m.get("preset", "model"), m.get("architecture", "autoencoder")
     repo_id = repo_id or m.get("hf_repo") or f"aezoo/{preset}"
     info = _dataset_info(m.get("dataset"))
+    series = _sequence_info(m.get("dataset"))
     restricted = info is not None and not info.commercial_use
     header = {"library_name": "keras", "license": m.get("license") or ("other" if restricted else "apache-2.0")}
     if header["license"] == "other":
-        header["license_name"] = m.get("license_name") or f"{info.name if info else 'data'}-research-only"
+        default_name = "no-license-stated" if series else f"{info.name if info else 'data'}-research-only"
+        header["license_name"] = m.get("license_name") or default_name
         header.update({"license_link": m["license_link"]} if m.get("license_link") else {})
     header["tags"] = ["aezoo", "autoencoder", arch]
     if m.get("dataset"):
@@ -27,22 +29,27 @@ def model_card(metadata, repo_id=None):
     yaml = "\n".join(f"{k}: {json.dumps(v)}" for k, v in header.items())  # JSON scalars/lists are YAML
     shape = list(m.get("input_shape", []))
     recipe, sha = m.get("recipe"), m.get("recipe_git_sha")
-    command = m.get("reproduce") or (f"python {recipe}" if recipe else None)
+    command = m.get("reproduce") or (f"aezoo train {preset}  # the recipe: {recipe}" if recipe else None)
     checkout = f"git checkout {sha.removesuffix('+dirty')}\n" if sha else ""
     parts = [
         f"---\n{yaml}\n---\n\n# {preset}\n",
         (m.get("description") or f"A `{arch}` autoencoder from aezoo.") + "\n",
         "## Usage\n",
         f'```python\nimport aezoo\n\nmodel = aezoo.load("{preset}")  # bundled, cached, or hf://{repo_id}\n'
-        f"x_hat = model.reconstruct(x)  # x: float32 in [0, 1], shape (n, {', '.join(map(str, shape))})\n"
-        "z = model.encode(x)\n```\n",
+        + (f"x_hat = model.reconstruct(x)  # x: raw series, float32 (n, {', '.join(map(str, shape))}); scaled inside\n"
+           "z = model.encode(x)\nscores = model.reconstruction_error(x)  # per series; higher = more anomalous\n```\n"
+           if len(shape) == 2 else
+           f"x_hat = model.reconstruct(x)  # x: float32 in [0, 1], shape (n, {', '.join(map(str, shape))})\n"
+           "z = model.encode(x)\n```\n"),
         f'Plain Keras works too, once aezoo is imported: `keras.saving.load_model("hf://{repo_id}")`.\n',
         "## Model\n\n| architecture | input shape | latent dim | parameters |\n|---|---|---|---|",
         f"| `{arch}` | {' x '.join(map(str, shape))} | {m.get('latent_dim', '')} | {m.get('parameters') or 0:,} |\n",
     ]
     if m.get("dataset"):
         split = f" Metrics are on the `{m['split']}` split." if m.get("split") else ""
-        parts.append(f"## Training data\n\n`{m['dataset']}`{': ' + info.source if info else ''}.{split}\n")
+        source = info.source if info else (series[1].source if series else "")
+        task = f" Protocol: {series[0]}." if series else ""
+        parts.append(f"## Training data\n\n`{m['dataset']}`{': ' + source if source else ''}.{task}{split}\n")
     parts += _metrics_section(m)
     parts += ["## How to reproduce\n",
               f"```bash\n{checkout}{command}\n```\n" if command else "No training recipe was recorded.\n",
@@ -56,6 +63,9 @@ def model_card(metadata, repo_id=None):
                   "reflects the people, poses and demographics of its training set.\n"]
     elif info is not None:
         parts.append(f"## Data license\n\nTraining data: `{info.name}`, {info.license}.\n")
+    elif series:
+        parts.append(f"## Data terms\n\nTraining data: `{series[1].name}`. {series[1].license}. Cite: "
+                     f"{series[1].citation}.\n")
     return "\n".join(parts)
 
 
@@ -71,6 +81,16 @@ def _metrics_section(m):
         rows.append(f"| {name} | {value} | {how} |")
     note = f"Protocol `{protocol['name']}` (see metadata.json)." if protocol.get("name") else ""
     return ["## Results\n", "\n".join(rows) + "\n", note + "\n" if note else ""]
+
+
+def _sequence_info(task):
+    """``(protocol, SequenceInfo)`` of a sequence task (``aezoo.data.sequence_tasks``), else None."""
+    from aezoo.data.sequence_tasks import TASKS
+    from aezoo.data.sequences import sequence_info
+
+    if task not in TASKS:
+        return None
+    return TASKS[task], sequence_info(task.removesuffix("_ucr"))
 
 
 def _dataset_info(name):

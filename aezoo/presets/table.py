@@ -82,7 +82,7 @@ def _budget_text(training):
     """'200 epochs, 41 min, 2 CPU cores (tensorflow)' from a preset's training metadata."""
     epochs, seconds = training.get("epochs"), training.get("seconds")
     parts = [f"{epochs} epochs" if epochs else None,
-             f"{seconds / 60:.0f} min" if seconds else None,
+             (f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s") if seconds else None,
              training.get("device") or None]
     text = ", ".join(p for p in parts if p)
     if training.get("backend"):
@@ -104,3 +104,20 @@ def _stale_keys(spec, folder):
     plain = lambda v: list(v) if isinstance(v, tuple) else v  # noqa: E731
     return sorted(k for k, v in spec.config.items() if k in bundled and plain(bundled[k]) != plain(v)
                   or k not in bundled)
+
+
+def update_readme(path="README.md"):
+    """Replace the preset table in README.md (from its ``| preset |`` header line to the
+    first blank line) with ``markdown_table()``, atomically."""
+    from pathlib import Path
+
+    from aezoo.io import atomic_write_text
+
+    text = Path(path).read_text(encoding="utf-8")
+    start = text.index("| preset | params |")
+    end = text.index("\n\n", start)
+    atomic_write_text(path, text[:start] + markdown_table() + text[end:])
+
+
+if __name__ == "__main__":  # python -m aezoo.presets.table: refresh README's preset table
+    update_readme()
