@@ -26,6 +26,8 @@ SMALL_CONFIGS = {
                    ema=True),
     "lstm-ae": dict(input_shape=(8, 2), latent_dim=3, units=(6,), masking=True, teacher_forcing=True),
     "conv1d-ae": dict(input_shape=(8, 2), latent_dim=3, filters=(4, 6), kernel_size=3, dropout=0.1),
+    "masked-ae": dict(input_shape=(8, 8, 1), patch_size=2, embed_dim=8, depth=1, num_heads=2, decoder_dim=8,
+                      decoder_depth=1, decoder_heads=2, seed=1),
 }
 
 
@@ -49,12 +51,15 @@ def run_architecture_test(name, tmp_path):
     # output shape, and the shared API
     assert model.predict(x, verbose=0, **with_y).shape == x.shape
     codes = model.encode(x, **with_y)
-    assert codes.shape == (len(x), *getattr(model, "latent_shape", (config["latent_dim"],)))
-    assert model.decode(codes, **with_y).shape == x.shape
+    latent_dim = config.get("latent_dim", config.get("embed_dim"))  # masked-ae: its pooled feature width
+    assert codes.shape == (len(x), *getattr(model, "latent_shape", (latent_dim,)))
+    # a masked autoencoder's code is pooled features; it decodes its token grid
+    decodable = model.encode(x, tokens=True) if hasattr(model, "token_shape") else codes
+    assert model.decode(decodable, **with_y).shape == x.shape
     assert model.reconstruct(x, **with_y).shape == x.shape
     if not conditional:
         assert model.interpolate(x[0], x[1], steps=5).shape == (5, *x.shape[1:])
-    assert model.latent_dim == config["latent_dim"]
+    assert model.latent_dim == latent_dim
 
     # config: exactly the constructor arguments, and a JSON round trip
     config_out = model.get_config()

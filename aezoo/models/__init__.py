@@ -9,9 +9,10 @@ from aezoo.models.iwae import IWAE
 from aezoo.models.conditional import ConditionalVAE
 from aezoo.models.vq import VQVAE
 from aezoo.models.sequence import Conv1DAutoencoder, LSTMAutoencoder
+from aezoo.models.masked import MaskedAutoencoder
 
 __all__ = [
     "Autoencoder", "BetaVAE", "ConditionalVAE", "ContractiveAutoencoder", "Conv1DAutoencoder", "ConvAutoencoder", "ConvVAE",
-    "DenoisingAutoencoder", "DenseAutoencoder", "DenseVAE", "IWAE", "LSTMAutoencoder", "LinearAutoencoder",
+    "DenoisingAutoencoder", "DenseAutoencoder", "DenseVAE", "IWAE", "LSTMAutoencoder", "LinearAutoencoder", "MaskedAutoencoder",
     "SparseAutoencoder", "VQVAE", "VariationalAutoencoder",
 ]

@@ -160,7 +160,7 @@ PRESETS = {
                    {"latent_dim": 32, "filters": (32, 64, 128, 256), "beta": 4.0, "seed": 0}, **_ON_FACES,
                    headline_metric="psnr",
                    description="beta-VAE (beta = 4) on 64x64 CelebA faces, 32-d latent (Higgins et al., 2017)."),
-        PresetSpec("lstm-ae-ecg", "lstm-ae", {"latent_dim": 16, "units": (64,)}, **_ON_ECG,
+        PresetSpec("lstm-ae-ecg", "lstm-ae", {"latent_dim": 8, "units": (32,)}, **_ON_ECG,
                    headline_metric="auroc",
                    description="LSTM sequence-to-sequence autoencoder on normal ECG5000 heartbeats: flags abnormal beats."),
         PresetSpec("conv1d-ae-kdd135", "conv1d-ae", {"latent_dim": 16, "filters": (32, 16)}, **_ON_KDD,
