@@ -51,7 +51,7 @@ def denoising_metrics(model, x_clean):
 
 
 def measure(model, dataset, *, image_size=None, binarized=False, nll_samples=0, nll_examples=None,
-            denoising=False, examples=None, probe_train=10_000, x_train=None, y_train=None):
+            denoising=False, examples=None, probe_train=10_000, x_train=None, y_train=None, finetune=False):
     """``(metrics, protocol)`` of ``model`` on the test split of ``dataset``.
 
     Args:
@@ -59,6 +59,8 @@ def measure(model, dataset, *, image_size=None, binarized=False, nll_samples=0, 
             ``min(nll_examples, examples)`` when both are set.
         probe_train: training examples (the first N) for the PCA baseline and probes.
         x_train, y_train: training data already in memory (else loaded by name).
+        finetune: also ``finetuned_accuracy`` (``aezoo.evaluation.finetuned``), on the
+            probe's training examples.
     """
     from aezoo import data
     from aezoo.data.sequence_tasks import is_task
@@ -94,6 +96,14 @@ def measure(model, dataset, *, image_size=None, binarized=False, nll_samples=0, 
         protocol.update(nll_k=int(nll_samples), nll_examples=int(n))
     if denoising:
         metrics.update(denoising_metrics(model, x_test[: examples or len(x_test)]))
+    if finetune and labels_train is not None:
+        from aezoo.evaluation.finetuned import finetuned_accuracy
+        from aezoo.evaluation.protocol import PROTOCOL, _plain
+
+        n = examples or len(x_test)
+        metrics["finetuned_accuracy"] = finetuned_accuracy(model, x_train[:probe_train], labels_train[:probe_train],
+                                                           x_test[:n], labels_test[:n])
+        protocol["fine_tune"] = _plain(PROTOCOL["fine_tune"])
     return metrics, protocol
 
 
@@ -129,5 +139,5 @@ def measure_preset(model, examples=None, probe_train=None):
     recorded = meta.get("metrics") or {}
     return measure(model, dataset, image_size=meta.get("image_size"), binarized=bool(protocol.get("binarized")),
                    nll_samples=int(protocol.get("nll_k") or 0), nll_examples=protocol.get("nll_examples"),
-                   denoising="psnr_gain" in recorded, examples=examples,
+                   denoising="psnr_gain" in recorded, finetune="finetuned_accuracy" in recorded, examples=examples,
                    probe_train=int(probe_train or protocol.get("n_train") or 10_000))

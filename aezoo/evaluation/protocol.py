@@ -65,6 +65,15 @@ PROTOCOL = MappingProxyType({
         "metric": "accuracy on the test split",
         "baseline": "raw_pixel_probe_accuracy: the same probe on the flattened pixels, same examples",
     }),
+    "fine_tune": MappingProxyType({
+        "model": "a copy of the encoder, its output averaged over tokens or positions (a code: as is), then "
+                 "Dense(classes, softmax); every weight trains",
+        "optimizer": "Adam, learning rate 1e-3 with cosine decay to 0, batch 128",
+        "epochs": 10,
+        "seed": 0,
+        "fit_on": "the probe's training examples (train split)",
+        "metric": "accuracy on the test split",
+    }),
 })
 
 

@@ -82,6 +82,7 @@ class Recipe:
     nll_examples: int | None = None  # test examples for the NLL (None = all)
     eval_examples: int | None = None  # test examples for the other metrics (None = all)
     denoising_eval: bool = False  # also report PSNR of corrupted vs denoised test images
+    finetune_eval: bool = False  # also report the fine-tuned accuracy of the encoder (evaluation.finetuned)
     targets: tuple = ()
     description: str = ""
     demo_inputs: str = "samples"  # "test" (first test images), "faces" (data.demo_faces) or "samples"

@@ -118,6 +118,7 @@ def run_recipe(recipe, *, smoke=False, out_dir=None, checkpoint_dir=None, strate
     settings = dict(image_size=recipe.image_size, binarized=recipe.binarize,
                     nll_samples=(min(recipe.nll_samples, 10) if smoke else recipe.nll_samples),
                     nll_examples=(16 if smoke else recipe.nll_examples), denoising=recipe.denoising_eval,
+                    finetune=recipe.finetune_eval,
                     probe_train=512 if smoke else min(len(x_train), 10_000), x_train=x_train, y_train=y_train)
     metrics, protocol = measure(model, recipe.dataset, examples=64 if smoke else recipe.eval_examples, **settings)
     # the reproducibility check: `aezoo eval <preset> --examples N` must print these numbers again
