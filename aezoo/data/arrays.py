@@ -152,3 +152,13 @@ def corrupt(x, kind="gaussian", strength=0.3, seed=0):
 
     x = np.asarray(x, dtype=np.float32)
     return np.asarray(Corruption(kind, strength, seed).corrupt(x))
+
+
+def random_shift(images, shift, rng):
+    """Each image of ``(n, h, w, c)`` moved by its own whole-pixel offset in [-shift, shift]
+    on both axes, zeros coming in at the edges (the augmentation of ``dataset(shift=...)``)."""
+    images = np.asarray(images)
+    n, h, w = images.shape[:3]
+    padded = np.pad(images, [(0, 0), (shift, shift), (shift, shift)] + [(0, 0)] * (images.ndim - 3))
+    offsets = rng.integers(0, 2 * shift + 1, size=(n, 2))
+    return np.stack([padded[i, dy:dy + h, dx:dx + w] for i, (dy, dx) in enumerate(offsets)])

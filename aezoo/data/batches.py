@@ -17,8 +17,9 @@ class ArrayBatches(keras.utils.PyDataset):
     """Float32 batches of ``x`` in [0, 1] (``real=True``: any real values); the model's target is its input."""
 
     def __init__(self, x, batch_size=128, shuffle=True, seed=0, binarize=False, drop_remainder=False,
-                 labels=None, num_classes=None, real=False):
+                 labels=None, num_classes=None, real=False, shift=0):
         super().__init__()
+        self.shift = int(shift)
         self.labels = None
         if labels is not None:  # a conditional model's second input
             from aezoo.data.pipelines import one_hot
@@ -47,6 +48,10 @@ class ArrayBatches(keras.utils.PyDataset):
         batch = self.x[np.sort(rows)].astype("float32")  # sorted rows: faster gathers, same set
         if self.scale is not None:
             batch /= self.scale
+        if self.shift:
+            from aezoo.data.arrays import random_shift
+
+            batch = random_shift(batch, self.shift, np.random.default_rng((self.seed, self.epoch, index, 1)))
         if self.binarize:
             rng = np.random.default_rng((self.seed, self.epoch, index))
             batch = (rng.random(batch.shape, dtype="float32") < batch).astype("float32")
@@ -65,8 +70,9 @@ class ArrayBatches(keras.utils.PyDataset):
 
 
 def batches(x, batch_size=128, shuffle=True, seed=0, binarize=False, drop_remainder=False, labels=None,
-            num_classes=None, real=False):
+            num_classes=None, real=False, shift=0):
     """``ArrayBatches`` over an array of examples (uint8 0-255 or float in [0, 1]; ``real=True``:
     real-valued series of any range, as they are); with ``labels``, batches are
-    ``((x, one_hot),)`` for a conditional model."""
-    return ArrayBatches(x, batch_size, shuffle, seed, binarize, drop_remainder, labels, num_classes, real)
+    ``((x, one_hot),)`` for a conditional model; ``shift``: move each image up to that many
+    pixels per axis (augmentation, fresh every batch and epoch)."""
+    return ArrayBatches(x, batch_size, shuffle, seed, binarize, drop_remainder, labels, num_classes, real, shift)

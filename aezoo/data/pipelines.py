@@ -75,8 +75,8 @@ def _normalise_array(x, real=False):
     return x, None
 
 
-def _batches(ds, n, scale, batch_size, shuffle, seed, binarize, repeat, resize_to=None, labelled=False):
-    """Shuffle -> repeat -> batch -> to float [0, 1] -> (resize) -> (dynamic binarise) -> prefetch.
+def _batches(ds, n, scale, batch_size, shuffle, seed, binarize, repeat, resize_to=None, labelled=False, shift=0):
+    """Shuffle -> repeat -> batch -> to float [0, 1] -> (resize) -> (shift) -> (dynamic binarise) -> prefetch.
 
     ``labelled``: elements are ``(x, one_hot)``; batches come out as ``((x, one_hot),)``,
     the two inputs of a conditional model and no target.
@@ -101,6 +101,18 @@ def _batches(ds, n, scale, batch_size, shuffle, seed, binarize, repeat, resize_t
         return (lambda b, y: (fn(b), y)) if labelled else fn
 
     ds = ds.map(on_images(to_unit), num_parallel_calls=tf.data.AUTOTUNE)
+    if shift:
+        # fresh offsets every batch and epoch (seeds as for binarisation, another stream)
+        shift_seeds = tf.data.Dataset.random(seed=seed + 7919, rerandomize_each_iteration=True)
+
+        def move(b, s):
+            return tf_random_shift(b, shift, tf.stack([s, tf.constant(seed, tf.int64)]))
+
+        if labelled:
+            ds = tf.data.Dataset.zip((ds, shift_seeds)).map(lambda by, s: (move(by[0], s), by[1]),
+                                                            num_parallel_calls=tf.data.AUTOTUNE)
+        else:
+            ds = tf.data.Dataset.zip((ds, shift_seeds)).map(move, num_parallel_calls=tf.data.AUTOTUNE)
     if binarize:
         # one fresh seed per batch; rerandomize_each_iteration gives new draws every epoch
         seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
@@ -119,6 +131,22 @@ def _batches(ds, n, scale, batch_size, shuffle, seed, binarize, repeat, resize_t
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
+def tf_random_shift(images, shift, seed):
+    """Each image of a batch moved by its own whole-pixel offset in [-shift, shift] on both
+    axes, zeros coming in at the edges (``arrays.random_shift`` in TensorFlow)."""
+    import tensorflow as tf
+
+    size = tf.shape(images)
+    offsets = tf.random.stateless_uniform((size[0], 2), seed=seed, minval=0, maxval=2 * shift + 1, dtype=tf.int32)
+    padded = tf.pad(images, [[0, 0], [shift, shift], [shift, shift], [0, 0]])
+
+    def crop(args):
+        image, offset = args
+        return tf.slice(image, [offset[0], offset[1], 0], [size[1], size[2], size[3]])
+
+    return tf.map_fn(crop, (padded, offsets), fn_output_signature=images.dtype)
+
+
 def one_hot(labels, num_classes):
     """Class indices -> float32 one-hot rows (the label input of conditional models)."""
     labels = np.asarray(labels).astype("int64").ravel()
@@ -129,7 +157,7 @@ def one_hot(labels, num_classes):
 
 def dataset(name_or_array, split="train", batch_size=128, shuffle=True, seed=0, binarize=False,
             repeat=False, image_size=None, validation_fraction=0.0, subset=None, labels=None, num_classes=None,
-            real=False):
+            real=False, shift=0):
     """A ``tf.data.Dataset`` of float32 batches of ``x`` in [0, 1] (the target is the input).
 
     Args:
@@ -151,6 +179,8 @@ def dataset(name_or_array, split="train", batch_size=128, shuffle=True, seed=0, 
             ``((x, one_hot),)``, what a conditional model (``conditional-vae``) trains on.
         real: an array of real-valued examples of any range, fed as they are (series
             for ``lstm-ae``/``conv1d-ae``, which scale inside the model).
+        shift: augment by moving each image up to this many whole pixels in each axis,
+            zeros filling in (a fresh draw every batch and epoch).
 
     Example:
         >>> train = dataset("mnist", validation_fraction=0.1, binarize=True)
@@ -176,7 +206,7 @@ def dataset(name_or_array, split="train", batch_size=128, shuffle=True, seed=0, 
             if subset:
                 ds = ds.take(subset)
             n = subset or 10_000  # shuffle buffer: enough to mix, small enough for memory
-            return _batches(ds, n, 255.0, batch_size, shuffle, seed, binarize, repeat)
+            return _batches(ds, n, 255.0, batch_size, shuffle, seed, binarize, repeat, shift=shift)
         raw = _load_raw(info.name, size)
         x, scale = (raw.x_test if split == "test" else raw.x_train), raw.scale
     else:
@@ -198,6 +228,7 @@ def dataset(name_or_array, split="train", batch_size=128, shuffle=True, seed=0, 
         if len(labels) != len(x):
             raise ValueError(f"got {len(labels)} labels for {len(x)} examples")
         ds = tf.data.Dataset.from_tensor_slices((x, one_hot(labels, num_classes or int(np.max(labels)) + 1)))
-        return _batches(ds, len(x), scale, batch_size, shuffle, seed, binarize, repeat, resize_to, labelled=True)
+        return _batches(ds, len(x), scale, batch_size, shuffle, seed, binarize, repeat, resize_to, labelled=True,
+                        shift=shift)
     ds = tf.data.Dataset.from_tensor_slices(x)
-    return _batches(ds, len(x), scale, batch_size, shuffle, seed, binarize, repeat, resize_to)
+    return _batches(ds, len(x), scale, batch_size, shuffle, seed, binarize, repeat, resize_to, shift=shift)

@@ -76,6 +76,7 @@ class Recipe:
     strategy: str = "auto"
     image_size: int | None = None  # derived: the model's input size, None where it is the dataset's default
     binarize: bool = False  # dynamic binarisation in training, fixed seeded one at test
+    shift_augment: int = 0  # move training images by up to this many pixels per axis, fresh every batch
     validation_fraction: float = 0.0
     train_subset: int | None = None
     nll_samples: int = 0  # importance samples for the NLL estimate (0 = skip)

@@ -49,6 +49,8 @@ def _training_batches(x_train, recipe, y_train=None):
         "num_classes" in recipe.config) else {}
     if len(recipe.config["input_shape"]) == 2:  # (timesteps, channels): real-valued series
         options["real"] = True
+    if recipe.shift_augment:
+        options["shift"] = recipe.shift_augment
     if keras.backend.backend() == "tensorflow":
         return data.dataset(x_train, batch_size=recipe.batch_size, seed=recipe.seed, binarize=recipe.binarize,
                             **options)
@@ -73,8 +75,9 @@ def _validation_batches(x_val, recipe):
 
 
 def run_recipe(recipe, *, smoke=False, out_dir=None, checkpoint_dir=None, strategy=None, epochs=None,
-               verbose=1, save=True, recipes_dirs=()):
-    """Train, evaluate and (unless ``save=False``) write the preset. Returns a result dict.
+               verbose=1, save=True, recipes_dirs=(), return_model=False):
+    """Train, evaluate and (unless ``save=False``) write the preset. Returns a result dict
+    (with the trained model as ``"model"`` when ``return_model``).
 
     ``smoke=True`` trains 1 epoch of 2 steps on 256 examples and evaluates on 64, to
     check the recipe end to end in seconds; its preset goes to a temp folder.
@@ -157,6 +160,8 @@ def run_recipe(recipe, *, smoke=False, out_dir=None, checkpoint_dir=None, strate
             "notes": recipe.notes, "check": check, **({"attribute_vectors": vectors} if vectors else {}),
         })
         report["folder"] = str(folder)
+    if return_model:
+        report["model"] = model
     return report
 
 
