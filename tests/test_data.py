@@ -466,3 +466,22 @@ def test_from_directory_errors_name_the_folder(tmp_path):
         data.from_directory(tmp_path / "missing", 32)
     with pytest.raises(ValueError, match="channels"):
         data.from_directory(empty, 32, channels=2)
+
+
+def test_shift_augmentation_moves_each_image_and_keeps_its_pixels():
+    """dataset(shift=1) and batches(shift=1): every image is its original moved by at most one
+    pixel per axis (zeros coming in), offsets differ between images and between epochs."""
+    x = np.zeros((16, 6, 6, 1), "float32")
+    x[:, 2:4, 2:4] = 1.0  # a square well inside the border: a shift keeps all of it
+    for epochs in (data.dataset(x, batch_size=16, shift=1, shuffle=False, seed=3),
+                   data.batches(x, 16, shift=1, shuffle=False, seed=3)):
+        corners = []
+        for _ in range(2):
+            batch = np.asarray(next(iter(epochs)) if hasattr(epochs, "take") else epochs[0])
+            if not hasattr(epochs, "take"):
+                epochs.on_epoch_end()
+            assert batch.shape == x.shape and np.all(batch.sum(axis=(1, 2, 3)) == 4.0)
+            corner = [tuple(np.argwhere(b[..., 0])[0]) for b in batch]
+            assert all(1 <= r <= 3 and 1 <= c <= 3 for r, c in corner) and len(set(corner)) > 1
+            corners.append(corner)
+        assert corners[0] != corners[1]  # a fresh draw every epoch
