@@ -58,6 +58,16 @@ def save_panels(path, panels, title=None, scale=None):
     return path
 
 
+def finish_figure(fig, path, title=None, title_size=11, dpi=100):
+    """Title, tight layout, atomic PNG write, close: every figure's last step. Returns ``path``."""
+    if title:
+        fig.suptitle(title, fontsize=title_size)
+    fig.tight_layout()
+    _atomic_savefig(fig, path, dpi)
+    _pyplot().close(fig)
+    return path
+
+
 def _atomic_savefig(fig, path, dpi):
     from aezoo.io import atomic_path
 
@@ -167,9 +177,7 @@ def latent_map(model, x, labels, path, grid=15, span=3.0, class_names=None):
         axes[0, 1].set_title("decoded latent plane")
         ax.set_xlim(-span, span)
         ax.set_ylim(-span, span)
-    fig.tight_layout()
-    _atomic_savefig(fig, path, 100)
-    plt.close(fig)
+    finish_figure(fig, path)
     return path
 
 
@@ -201,12 +209,7 @@ def attribute_map(model, x, attributes, path, grid=12, span=3.0, title=None):
         ax.set_aspect("equal")
         ax.legend(fontsize=7, markerscale=2, loc="lower right")
         ax.set_title(f"test codes by {name}", fontsize=10)
-    if title:
-        fig.suptitle(title, fontsize=11)
-    fig.tight_layout()
-    _atomic_savefig(fig, path, 100)
-    plt.close(fig)
-    return path
+    return finish_figure(fig, path, title)
 
 
 def training_curves(csv_path, path):
@@ -225,7 +228,4 @@ def training_curves(csv_path, path):
         ax.plot(epochs, [float(r[column]) for r in rows], marker="o")
         ax.set_xlabel("epoch")
         ax.set_title(column)
-    fig.tight_layout()
-    _atomic_savefig(fig, path, 100)
-    plt.close(fig)
-    return path
+    return finish_figure(fig, path)

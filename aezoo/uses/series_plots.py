@@ -5,7 +5,7 @@ The sequence counterpart of ``plots`` (same headless matplotlib, atomic PNG writ
 
 import numpy as np
 
-from aezoo.uses.plots import _atomic_savefig, _pyplot
+from aezoo.uses.plots import _pyplot, finish_figure
 
 #: at most this many channels are drawn per example (the rest stay in the error row)
 MAX_CHANNELS = 3
@@ -42,12 +42,8 @@ def series_demo(model, inputs, path, title=None, labels=None):
         top.tick_params(labelsize=6)
         bottom.fill_between(real, errors[i], color="0.4", lw=0)
         bottom.tick_params(labelsize=6)
-    fig.suptitle((title + ": " if title else "") + "series (solid), reconstruction (dashed), squared error beneath",
-                 fontsize=9)
-    fig.tight_layout()
-    _atomic_savefig(fig, path, 100)
-    plt.close(fig)
-    return path
+    return finish_figure(fig, path, (title + ": " if title else "")
+                         + "series (solid), reconstruction (dashed), squared error beneath", title_size=9)
 
 
 def series_scores_figure(series, reconstruction, score, path, anomaly=None, title=None, zoom=None):
@@ -77,9 +73,4 @@ def series_scores_figure(series, reconstruction, score, path, anomaly=None, titl
             ax.tick_params(labelsize=7)
         if col == 0:
             top.legend(fontsize=7, loc="upper right")
-    if title:
-        fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    _atomic_savefig(fig, path, 100)
-    plt.close(fig)
-    return path
+    return finish_figure(fig, path, title, title_size=10)

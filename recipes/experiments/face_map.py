@@ -9,7 +9,6 @@ line across the plane separates the attribute) and the attribute's base rate.
 
 import argparse
 
-import numpy as np
 
 import aezoo
 from aezoo import data, evaluation
