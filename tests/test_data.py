@@ -485,3 +485,12 @@ def test_shift_augmentation_moves_each_image_and_keeps_its_pixels():
             assert all(1 <= r <= 3 and 1 <= c <= 3 for r, c in corner) and len(set(corner)) > 1
             corners.append(corner)
         assert corners[0] != corners[1]  # a fresh draw every epoch
+
+
+def test_flip_augmentation_mirrors_about_half_the_images():
+    x = np.random.default_rng(0).random((64, 5, 5, 3)).astype("float32")
+    for batch in (np.asarray(next(iter(data.dataset(x, batch_size=64, flip=True, shuffle=False)))),
+                  data.batches(x, 64, flip=True, shuffle=False)[0]):
+        same = np.all(np.isclose(batch, x), axis=(1, 2, 3))
+        mirrored = np.all(np.isclose(batch, x[:, :, ::-1]), axis=(1, 2, 3))
+        assert np.all(same ^ mirrored) and 16 < mirrored.sum() < 48

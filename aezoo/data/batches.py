@@ -17,9 +17,9 @@ class ArrayBatches(keras.utils.PyDataset):
     """Float32 batches of ``x`` in [0, 1] (``real=True``: any real values); the model's target is its input."""
 
     def __init__(self, x, batch_size=128, shuffle=True, seed=0, binarize=False, drop_remainder=False,
-                 labels=None, num_classes=None, real=False, shift=0):
+                 labels=None, num_classes=None, real=False, shift=0, flip=False):
         super().__init__()
-        self.shift = int(shift)
+        self.shift, self.flip = int(shift), bool(flip)
         self.labels = None
         if labels is not None:  # a conditional model's second input
             from aezoo.data.pipelines import one_hot
@@ -52,6 +52,9 @@ class ArrayBatches(keras.utils.PyDataset):
             from aezoo.data.arrays import random_shift
 
             batch = random_shift(batch, self.shift, np.random.default_rng((self.seed, self.epoch, index, 1)))
+        if self.flip:
+            mirrored = np.random.default_rng((self.seed, self.epoch, index, 2)).random(len(batch)) < 0.5
+            batch[mirrored] = batch[mirrored][:, :, ::-1]
         if self.binarize:
             rng = np.random.default_rng((self.seed, self.epoch, index))
             batch = (rng.random(batch.shape, dtype="float32") < batch).astype("float32")
@@ -70,9 +73,11 @@ class ArrayBatches(keras.utils.PyDataset):
 
 
 def batches(x, batch_size=128, shuffle=True, seed=0, binarize=False, drop_remainder=False, labels=None,
-            num_classes=None, real=False, shift=0):
+            num_classes=None, real=False, shift=0, flip=False):
     """``ArrayBatches`` over an array of examples (uint8 0-255 or float in [0, 1]; ``real=True``:
     real-valued series of any range, as they are); with ``labels``, batches are
     ``((x, one_hot),)`` for a conditional model; ``shift``: move each image up to that many
-    pixels per axis (augmentation, fresh every batch and epoch)."""
-    return ArrayBatches(x, batch_size, shuffle, seed, binarize, drop_remainder, labels, num_classes, real, shift)
+    pixels per axis, ``flip``: mirror half of them left to right (augmentation, fresh every
+    batch and epoch)."""
+    return ArrayBatches(x, batch_size, shuffle, seed, binarize, drop_remainder, labels, num_classes, real, shift,
+                        flip)

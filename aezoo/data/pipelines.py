@@ -75,8 +75,9 @@ def _normalise_array(x, real=False):
     return x, None
 
 
-def _batches(ds, n, scale, batch_size, shuffle, seed, binarize, repeat, resize_to=None, labelled=False, shift=0):
-    """Shuffle -> repeat -> batch -> to float [0, 1] -> (resize) -> (shift) -> (dynamic binarise) -> prefetch.
+def _batches(ds, n, scale, batch_size, shuffle, seed, binarize, repeat, resize_to=None, labelled=False, shift=0,
+             flip=False):
+    """Shuffle -> repeat -> batch -> to float [0, 1] -> (resize) -> (shift, flip) -> (dynamic binarise) -> prefetch.
 
     ``labelled``: elements are ``(x, one_hot)``; batches come out as ``((x, one_hot),)``,
     the two inputs of a conditional model and no target.
@@ -101,12 +102,17 @@ def _batches(ds, n, scale, batch_size, shuffle, seed, binarize, repeat, resize_t
         return (lambda b, y: (fn(b), y)) if labelled else fn
 
     ds = ds.map(on_images(to_unit), num_parallel_calls=tf.data.AUTOTUNE)
-    if shift:
-        # fresh offsets every batch and epoch (seeds as for binarisation, another stream)
+    if shift or flip:
+        # fresh offsets and flips every batch and epoch (seeds as for binarisation, another stream)
         shift_seeds = tf.data.Dataset.random(seed=seed + 7919, rerandomize_each_iteration=True)
 
         def move(b, s):
-            return tf_random_shift(b, shift, tf.stack([s, tf.constant(seed, tf.int64)]))
+            pair = tf.stack([s, tf.constant(seed, tf.int64)])
+            b = tf_random_shift(b, shift, pair) if shift else b
+            if flip:
+                mirrored = tf.random.stateless_uniform((tf.shape(b)[0], 1, 1, 1), seed=pair + 1) < 0.5
+                b = tf.where(mirrored, tf.reverse(b, axis=[2]), b)
+            return b
 
         if labelled:
             ds = tf.data.Dataset.zip((ds, shift_seeds)).map(lambda by, s: (move(by[0], s), by[1]),
@@ -157,7 +163,7 @@ def one_hot(labels, num_classes):
 
 def dataset(name_or_array, split="train", batch_size=128, shuffle=True, seed=0, binarize=False,
             repeat=False, image_size=None, validation_fraction=0.0, subset=None, labels=None, num_classes=None,
-            real=False, shift=0):
+            real=False, shift=0, flip=False):
     """A ``tf.data.Dataset`` of float32 batches of ``x`` in [0, 1] (the target is the input).
 
     Args:
@@ -181,6 +187,7 @@ def dataset(name_or_array, split="train", batch_size=128, shuffle=True, seed=0, 
             for ``lstm-ae``/``conv1d-ae``, which scale inside the model).
         shift: augment by moving each image up to this many whole pixels in each axis,
             zeros filling in (a fresh draw every batch and epoch).
+        flip: augment by mirroring each image left to right with probability 1/2 (faces).
 
     Example:
         >>> train = dataset("mnist", validation_fraction=0.1, binarize=True)
@@ -206,7 +213,7 @@ def dataset(name_or_array, split="train", batch_size=128, shuffle=True, seed=0, 
             if subset:
                 ds = ds.take(subset)
             n = subset or 10_000  # shuffle buffer: enough to mix, small enough for memory
-            return _batches(ds, n, 255.0, batch_size, shuffle, seed, binarize, repeat, shift=shift)
+            return _batches(ds, n, 255.0, batch_size, shuffle, seed, binarize, repeat, shift=shift, flip=flip)
         raw = _load_raw(info.name, size)
         x, scale = (raw.x_test if split == "test" else raw.x_train), raw.scale
     else:
@@ -229,6 +236,7 @@ def dataset(name_or_array, split="train", batch_size=128, shuffle=True, seed=0, 
             raise ValueError(f"got {len(labels)} labels for {len(x)} examples")
         ds = tf.data.Dataset.from_tensor_slices((x, one_hot(labels, num_classes or int(np.max(labels)) + 1)))
         return _batches(ds, len(x), scale, batch_size, shuffle, seed, binarize, repeat, resize_to, labelled=True,
-                        shift=shift)
+                        shift=shift, flip=flip)
     ds = tf.data.Dataset.from_tensor_slices(x)
-    return _batches(ds, len(x), scale, batch_size, shuffle, seed, binarize, repeat, resize_to, shift=shift)
+    return _batches(ds, len(x), scale, batch_size, shuffle, seed, binarize, repeat, resize_to, shift=shift,
+                    flip=flip)

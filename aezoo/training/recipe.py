@@ -77,6 +77,7 @@ class Recipe:
     image_size: int | None = None  # derived: the model's input size, None where it is the dataset's default
     binarize: bool = False  # dynamic binarisation in training, fixed seeded one at test
     shift_augment: int = 0  # move training images by up to this many pixels per axis, fresh every batch
+    flip_augment: bool = False  # mirror half the training images left to right, fresh every batch (faces)
     validation_fraction: float = 0.0
     train_subset: int | None = None
     nll_samples: int = 0  # importance samples for the NLL estimate (0 = skip)

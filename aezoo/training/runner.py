@@ -51,6 +51,8 @@ def _training_batches(x_train, recipe, y_train=None):
         options["real"] = True
     if recipe.shift_augment:
         options["shift"] = recipe.shift_augment
+    if recipe.flip_augment:
+        options["flip"] = True
     if keras.backend.backend() == "tensorflow":
         return data.dataset(x_train, batch_size=recipe.batch_size, seed=recipe.seed, binarize=recipe.binarize,
                             **options)
