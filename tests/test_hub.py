@@ -126,7 +126,8 @@ def test_preset_table_lists_and_looks_up_names():
     assert presets.list_presets() == sorted([
         "linear-ae-mnist", "dense-ae-mnist", "conv-ae-fashion", "sparse-ae-mnist", "denoising-ae-mnist",
         "contractive-ae-mnist", "dense-vae-mnist", "conv-vae-mnist", "conv-vae-fashion", "conv-vae-fashion-2d",
-        "conv-vae-faces", "conv-vae-faces-2d", "beta-vae-faces", "conditional-vae-mnist"])
+        "conv-vae-faces", "conv-vae-faces-2d", "beta-vae-faces", "conditional-vae-mnist", "lstm-ae-ecg",
+        "conv1d-ae-kdd135", "gru-ae-vowels"])
     assert presets.list_presets("*vae-faces") == ["beta-vae-faces", "conv-vae-faces"]
     spec = presets.get_preset("conv-vae-faces")
     assert spec.hf_repo == "aezoo/conv-vae-faces" and spec.image_shape == (64, 64, 3)

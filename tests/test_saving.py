@@ -83,7 +83,7 @@ def test_model_card_has_the_hub_header_and_metrics(preset):
     assert header["library_name"] == "keras" and header["license"] == "apache-2.0"
     assert header["tags"] == ["aezoo", "autoencoder", "dense-ae"] and header["datasets"] == ["ylecun/mnist"]
     assert "| mse_per_pixel | 0.0123 |" in text and "git checkout abc123" in text
-    assert "python recipes/tiny.py" in text and "non-commercial" not in text
+    assert "aezoo train tiny  # the recipe: recipes/tiny.py" in text and "non-commercial" not in text
     faces = presets.model_card({**json.loads((preset / "metadata.json").read_text()), "dataset": "faces"})
     assert yaml.safe_load(faces.split("---")[1])["license"] == "other"
     assert yaml.safe_load(faces.split("---")[1])["license_name"] == "faces-research-only"

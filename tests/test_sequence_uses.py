@@ -195,3 +195,11 @@ def test_cli_encode_eval_demo_on_csv(series_preset, tmp_path, capsys):
     assert main(["demo", str(series_preset), "--input", str(csv), "-o", str(tmp_path / "d.png")]) == 0
     assert (tmp_path / "d.png").stat().st_size > 10_000
     assert main(["eval", str(series_preset), "--data", str(tmp_path)]) != 0  # a folder is not series
+
+
+def test_series_preset_cards_give_raw_series_usage_and_the_data_terms():
+    from aezoo import presets
+
+    text = (presets.bundled_weights_dir() / "lstm-ae-ecg" / "README.md").read_text(encoding="utf-8")
+    assert 'license_name: "no-license-stated"' in text and "x: raw series, float32 (n, 140, 1)" in text
+    assert "in [0, 1]" not in text and "Dau H.A. et al. (2018)" in text and "aezoo train lstm-ae-ecg" in text
