@@ -51,7 +51,7 @@ def denoising_metrics(model, x_clean):
 
 
 def measure(model, dataset, *, image_size=None, binarized=False, nll_samples=0, nll_examples=None,
-            denoising=False, examples=None, probe_train=10_000, x_train=None, y_train=None, finetune=False):
+            denoising=False, examples=None, probe_train=10_000, x_train=None, y_train=None, finetune=False, samples=False):
     """``(metrics, protocol)`` of ``model`` on the test split of ``dataset``.
 
     Args:
@@ -61,6 +61,8 @@ def measure(model, dataset, *, image_size=None, binarized=False, nll_samples=0, 
         x_train, y_train: training data already in memory (else loaded by name).
         finetune: also ``finetuned_accuracy`` (``aezoo.evaluation.finetuned``), on the
             probe's training examples.
+        samples: also the Fréchet distances of samples (``aezoo.evaluation.samples``), in the
+            PCA space of the probe's training examples.
     """
     from aezoo import data
     from aezoo.data.sequence_tasks import is_task
@@ -104,6 +106,13 @@ def measure(model, dataset, *, image_size=None, binarized=False, nll_samples=0, 
         metrics["finetuned_accuracy"] = finetuned_accuracy(model, x_train[:probe_train], labels_train[:probe_train],
                                                            x_test[:n], labels_test[:n])
         protocol["fine_tune"] = _plain(PROTOCOL["fine_tune"])
+    if samples:
+        from aezoo.evaluation.samples import COMPONENTS, SAMPLES, sample_metrics
+
+        n = min(SAMPLES, examples or len(x_test))
+        metrics.update(sample_metrics(model, x_train[:probe_train], x_test[:n]))
+        protocol["samples"] = {"n": int(n), "features": f"first {COMPONENTS} principal components of the training "
+                               "images", "distance": "Fréchet (FID's formula)", "seed": 0}
     return metrics, protocol
 
 
@@ -139,5 +148,6 @@ def measure_preset(model, examples=None, probe_train=None):
     recorded = meta.get("metrics") or {}
     return measure(model, dataset, image_size=meta.get("image_size"), binarized=bool(protocol.get("binarized")),
                    nll_samples=int(protocol.get("nll_k") or 0), nll_examples=protocol.get("nll_examples"),
-                   denoising="psnr_gain" in recorded, finetune="finetuned_accuracy" in recorded, examples=examples,
+                   denoising="psnr_gain" in recorded, finetune="finetuned_accuracy" in recorded, samples="sample_fd_standard" in recorded,
+                   examples=examples,
                    probe_train=int(probe_train or protocol.get("n_train") or 10_000))

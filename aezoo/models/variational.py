@@ -7,6 +7,8 @@ averaged over the batch, so ``fit(x)`` and ``evaluate(x)`` report the negative E
 (per example, in nats, when beta = 1).
 """
 
+import warnings
+
 import numpy as np
 import keras
 from keras import ops
@@ -92,12 +94,51 @@ class VariationalAutoencoder(Autoencoder):
             return (0.5 * (1.0 + np.tanh(0.5 * decoded))).astype(decoded.dtype, copy=False)
         return decoded
 
-    def sample(self, n, seed=None, temperature=1.0):
-        """Decode ``n`` draws from the prior N(0, temperature^2 I) (numpy, data space)."""
-        if n <= 0:
-            raise ValueError(f"n must be a positive integer, got {n}")
-        z = np.random.default_rng(seed).standard_normal((n, self.latent_dim)).astype("float32")
-        return self.decode(z * temperature)
+    #: a ``GaussianLatentPrior`` fitted to training codes (``fit_latent_prior``), or None
+    latent_prior = None
+
+    def fit(self, x=None, y=None, *args, **kwargs):
+        """Keras ``fit``; a fitted latent prior is refitted to ``x`` afterwards, since training
+        moves the codes it describes (with a warning when ``x`` is not an array to refit on)."""
+        history = super().fit(x, y, *args, **kwargs)
+        if self.latent_prior is not None:
+            if isinstance(x, np.ndarray):
+                self.fit_latent_prior(x)
+            else:
+                warnings.warn(f"{self.name}: training moved the codes its fitted latent prior describes; call "
+                              "model.fit_latent_prior(x) with the training images to refit it", stacklevel=2)
+        return history
+
+    def fit_latent_prior(self, x, batch_size=None):
+        """Fit a full-covariance Gaussian to the posterior means of ``x`` (training data) and
+        keep it as ``self.latent_prior``, which ``sample`` then draws from by default.
+
+        Why: the codes of real data rarely fill N(0, I) (see ``aezoo.models.latent_prior``);
+        presets that ship ``latent_prior.npz`` load with it fitted. Returns the prior.
+        """
+        from aezoo.models.latent_prior import GaussianLatentPrior
+
+        self.latent_prior = GaussianLatentPrior.fit(self.encode(x, batch_size=batch_size))
+        return self.latent_prior
+
+    def sample(self, n, seed=None, temperature=1.0, prior="auto"):
+        """Decode ``n`` draws from a prior over codes (numpy, data space).
+
+        ``prior="standard"``: N(0, temperature^2 I), the prior the VAE was trained with;
+        ``"fitted"``: ``self.latent_prior`` with its scale times ``temperature``;
+        ``"auto"`` (default): the fitted one when the model has one, else the standard one.
+        """
+        if not isinstance(n, (int, np.integer)) or n <= 0:
+            raise ValueError(f"n must be a positive integer, got {n!r}")
+        if prior not in ("auto", "standard", "fitted"):
+            raise ValueError(f"prior must be 'auto', 'standard' or 'fitted', got {prior!r}")
+        if prior == "fitted" and self.latent_prior is None:
+            raise ValueError(f"{self.name} has no fitted latent prior: call model.fit_latent_prior(x_train) "
+                             "first, or sample with prior='standard'")
+        if prior == "standard" or (prior == "auto" and self.latent_prior is None):
+            z = np.random.default_rng(seed).standard_normal((n, self.latent_dim)).astype("float32")
+            return self.decode(z * temperature)
+        return self.decode(self.latent_prior.sample(n, seed=seed, temperature=temperature))
 
     def log_px_given_z(self, x, z):
         """log p(x | z) per example (tensor), for likelihood evaluations."""

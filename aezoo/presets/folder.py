@@ -41,6 +41,7 @@ WEIGHTS_FILE = "model.weights.h5"
 METADATA_FILE = "metadata.json"
 CARD_FILE = "README.md"
 DEMO_FILE = "demo_inputs.npy"
+LATENT_PRIOR_FILE = "latent_prior.npz"
 FORMAT = "aezoo-preset"
 FORMAT_VERSION = 1
 REQUIRED_FILES = (CONFIG_FILE, WEIGHTS_FILE)
@@ -87,6 +88,8 @@ def save_preset(model, folder, *, preset, metadata=None, card_text=None, demo_in
         copy.save_weights(tmp / WEIGHTS_FILE)
         if demo_inputs is not None:
             np.save(tmp / DEMO_FILE, _check_demo_inputs(model, demo_inputs), allow_pickle=False)
+        if getattr(model, "latent_prior", None) is not None:  # VAEs: fit_latent_prior, sampled by default
+            model.latent_prior.save(tmp / LATENT_PRIOR_FILE)
         _write_text(tmp / CARD_FILE, model_card(meta) if card_text is None else card_text)
         meta["files"] = {p.name: file_digest(p) for p in sorted(tmp.iterdir())}
         _write_text(tmp / METADATA_FILE, json.dumps(meta, indent=2))
@@ -275,10 +278,22 @@ def load_preset_folder(folder, compile=True, pinned=None):
     config.pop("compile_config", None)  # compile below, with defaults, after the weights
     model = keras.saving.deserialize_keras_object(config, safe_mode=True)
     model.load_weights(folder / WEIGHTS_FILE)
+    if (folder / LATENT_PRIOR_FILE).is_file():
+        model.latent_prior = _load_latent_prior(model, folder / LATENT_PRIOR_FILE)
     if compile:
         model.compile()
     model.preset_metadata = meta
     return model
+
+
+def _load_latent_prior(model, path):
+    from aezoo.models.latent_prior import GaussianLatentPrior
+
+    prior = GaussianLatentPrior.load(path)
+    if not hasattr(model, "fit_latent_prior") or prior.latent_dim != model.latent_dim:
+        raise ChecksumError(path.parent, [f"{LATENT_PRIOR_FILE}: a {prior.latent_dim}-d prior does not fit "
+                                          f"{model.name} (latent_dim {getattr(model, 'latent_dim', None)})"])
+    return prior
 
 
 def load_demo_inputs(folder):

@@ -115,6 +115,8 @@ def run_recipe(recipe, *, smoke=False, out_dir=None, checkpoint_dir=None, strate
     model = result.model
     if not result.is_chief:
         return {"preset": recipe.preset, "chief": False}
+    if recipe.fit_latent_prior:  # before evaluation: the sample metrics and the saved preset use it
+        model.fit_latent_prior(x_train)
 
     # ---- evaluation, fixed protocol (aezoo.evaluation.PROTOCOL), the same function as `aezoo eval`
     from aezoo.evaluation.preset_metrics import CHECK_EXAMPLES, CHECK_PROBE_TRAIN, check_command, measure
@@ -123,7 +125,7 @@ def run_recipe(recipe, *, smoke=False, out_dir=None, checkpoint_dir=None, strate
     settings = dict(image_size=recipe.image_size, binarized=recipe.binarize,
                     nll_samples=(min(recipe.nll_samples, 10) if smoke else recipe.nll_samples),
                     nll_examples=(16 if smoke else recipe.nll_examples), denoising=recipe.denoising_eval,
-                    finetune=recipe.finetune_eval,
+                    finetune=recipe.finetune_eval, samples=recipe.sample_eval,
                     probe_train=512 if smoke else min(len(x_train), 10_000), x_train=x_train, y_train=y_train)
     metrics, protocol = measure(model, recipe.dataset, examples=64 if smoke else recipe.eval_examples, **settings)
     # the reproducibility check: `aezoo eval <preset> --examples N` must print these numbers again

@@ -84,7 +84,9 @@ def reconstruction_grid(model, x, path, columns=8):
 
 def sample_grid(model, path, n=16, seed=0, columns=8):
     """Decoded draws from the prior (VAEs)."""
-    return save_panels(path, [(f"{n} samples from the prior (seed {seed})", image_grid(model.sample(n, seed=seed), columns))])
+    prior = "fitted Gaussian" if getattr(model, "latent_prior", None) is not None else "N(0, I) prior"
+    return save_panels(path, [(f"{n} samples from the {prior} (seed {seed})",
+                               image_grid(model.sample(n, seed=seed), columns))])
 
 
 def interpolation_strip(model, x_a, x_b, path, steps=8):
@@ -118,8 +120,10 @@ def demo_figure(model, path, inputs, seed=0, title=None, attribute=None, strengt
     panels = [("inputs", image_grid(inputs, columns)),
               ("reconstructions", image_grid(model.reconstruct(inputs), columns))]
     if hasattr(model, "sample"):
-        # seed + 1: the face presets' demo inputs are themselves prior samples drawn with seed 0
-        panels.append((f"samples from the prior (seed {seed + 1})",
+        # seed + 1: presets without demo inputs show prior samples drawn with seed 0 as inputs
+        prior = ("a Gaussian fitted to the training codes" if getattr(model, "latent_prior", None) is not None
+                 else "the prior N(0, I)")
+        panels.append((f"samples from {prior} (seed {seed + 1})",
                        image_grid(model.sample(2 * columns, seed=seed + 1), columns)))
         method = "slerp"
     else:
