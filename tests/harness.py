@@ -19,7 +19,7 @@ SMALL_CONFIGS = {
     "dense-vae": dict(input_shape=(8, 8, 1), latent_dim=2, hidden_units=(16,), seed=1),
     "conv-vae": dict(input_shape=(8, 8, 1), latent_dim=2, filters=(4, 8), seed=1, residual_blocks=1,
                      likelihood="gaussian", learn_sigma=True),
-    "beta-vae": dict(input_shape=(8, 8, 1), latent_dim=2, filters=(4, 8), seed=1),
+    "beta-vae": dict(input_shape=(8, 8, 1), latent_dim=2, filters=(4, 8), seed=1, hidden_units=(6,)),
     "iwae": dict(input_shape=(8, 8, 1), latent_dim=2, hidden_units=(16,), seed=1, k=3),
     "conditional-vae": dict(input_shape=(8, 8, 1), num_classes=3, latent_dim=2, hidden_units=(16,), seed=1),
     "vq-vae": dict(input_shape=(8, 8, 1), latent_dim=3, num_embeddings=8, filters=(4, 8), restart_after=2, seed=1,

@@ -18,7 +18,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import types
@@ -325,33 +324,6 @@ def ctx(models, tmp_path, monkeypatch, request):
     ae, vae = models
     return types.SimpleNamespace(ae=ae, vae=vae, tmp=tmp_path, monkeypatch=monkeypatch,
                                  hub=lambda: request.getfixturevalue("fake_hub"))
-
-
-LOOPBACK = ("127.0.0.1", "::1", "localhost")
-
-
-@pytest.fixture
-def loopback_only(monkeypatch):
-    """Refuse (and record) any connection or name lookup that is not loopback."""
-    refused = []
-    connect, getaddrinfo = socket.socket.connect, socket.getaddrinfo
-
-    def guarded_connect(sock, address):
-        if isinstance(address, tuple) and address[0] not in LOOPBACK:
-            refused.append(address)
-            raise ConnectionRefusedError(f"test: no network ({address})")
-        return connect(sock, address)
-
-    def guarded_getaddrinfo(host, *args, **kwargs):
-        if host not in LOOPBACK:
-            refused.append(host)
-            raise socket.gaierror(f"test: no network ({host})")
-        return getaddrinfo(host, *args, **kwargs)
-
-    monkeypatch.setattr(socket.socket, "connect", guarded_connect)
-    monkeypatch.setattr(socket, "getaddrinfo", guarded_getaddrinfo)
-    yield
-    assert refused == [], f"tried to reach the network: {refused}"
 
 
 @pytest.fixture

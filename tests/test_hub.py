@@ -31,32 +31,13 @@ from loopback_hub import LoopbackHub, pull_in_child, serve
 
 ORG_REPO = "org/tiny"
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
-LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 
 # --------------------------------------------------------------------- fixtures
 @pytest.fixture(autouse=True)
-def loopback_only(monkeypatch):
-    """Refuse (and record) any connection or name lookup that is not loopback."""
-    refused = []
-    connect, getaddrinfo = socket.socket.connect, socket.getaddrinfo
-
-    def guarded_connect(sock, address):
-        if isinstance(address, tuple) and address[0] not in LOOPBACK:
-            refused.append(address)
-            raise ConnectionRefusedError(f"test: no network ({address})")
-        return connect(sock, address)
-
-    def guarded_getaddrinfo(host, *args, **kwargs):
-        if host not in LOOPBACK:
-            refused.append(host)
-            raise socket.gaierror(f"test: no network ({host})")
-        return getaddrinfo(host, *args, **kwargs)
-
-    monkeypatch.setattr(socket.socket, "connect", guarded_connect)
-    monkeypatch.setattr(socket, "getaddrinfo", guarded_getaddrinfo)
+def _no_network(loopback_only):
+    """Every test here runs with only loopback reachable (conftest's loopback_only)."""
     yield
-    assert refused == [], f"tried to reach the network: {refused}"
 
 
 @pytest.fixture

@@ -336,3 +336,13 @@ def test_iwae_training_loss_is_the_k_sample_bound():
     assert len(model.losses) == 1
     with pytest.raises(ValueError, match="k .* positive integer"):
         aezoo.build("iwae", input_shape=(8, 8, 1), k=0)
+
+
+def test_conv_vae_hidden_units_sit_on_both_sides_of_the_code():
+    vae = aezoo.build("conv-vae", input_shape=(8, 8, 1), latent_dim=2, filters=(4,), hidden_units=(12, 6), seed=0)
+    encoder_dense = [l.units for l in vae.encoder.layers if l.name.startswith("encoder_hidden")]
+    decoder_dense = [l.units for l in vae.decoder.layers if l.name.startswith("decoder_hidden")]
+    assert encoder_dense == [12, 6] and decoder_dense == [6, 12]
+    assert vae.get_config()["hidden_units"] == [12, 6]
+    with pytest.raises(ValueError, match="hidden_units must be positive"):
+        aezoo.build("conv-vae", input_shape=(8, 8, 1), latent_dim=2, filters=(4,), hidden_units=(0,))

@@ -65,22 +65,30 @@ def residual_block(x, activation, name):
     return layers.Add(name=f"{name}_add")([x, h])
 
 
-def conv_encoder_body(x, filters, activation, prefix, residual_blocks=0):
-    """Stride-2 convolutions (each followed by ``residual_blocks`` residual blocks), flattened."""
+def conv_encoder_body(x, filters, activation, prefix, residual_blocks=0, hidden_units=()):
+    """Stride-2 convolutions (each followed by ``residual_blocks`` residual blocks), flattened,
+    then one Dense layer per ``hidden_units`` entry."""
     for i, f in enumerate(filters):
         x = layers.Conv2D(f, 3, strides=2, padding="same", activation=activation, name=f"{prefix}conv_{i}")(x)
         for j in range(residual_blocks):
             x = residual_block(x, activation, name=f"{prefix}res_{i}_{j}")
-    return layers.Flatten(name=f"{prefix}flatten")(x)
+    x = layers.Flatten(name=f"{prefix}flatten")(x)
+    for i, units in enumerate(hidden_units):
+        x = layers.Dense(units, activation=activation, name=f"{prefix}hidden_{i}")(x)
+    return x
 
 
 def conv_decoder(latent_dim, filters, output_shape, activation, output_activation, name="decoder",
-                 residual_blocks=0):
-    """latent -> Dense -> Reshape to the smallest map -> stride-2 transposed convs -> image."""
+                 residual_blocks=0, hidden_units=()):
+    """latent -> Dense (``hidden_units`` reversed, then a projection) -> Reshape to the smallest
+    map -> stride-2 transposed convs -> image."""
     h, w, c = output_shape
     factor = 2 ** len(filters)
     z = keras.Input((latent_dim,), name="z")
-    x = layers.Dense((h // factor) * (w // factor) * filters[-1], activation=activation, name="decoder_project")(z)
+    x = z
+    for i, units in enumerate(reversed(tuple(hidden_units))):
+        x = layers.Dense(units, activation=activation, name=f"decoder_hidden_{i}")(x)
+    x = layers.Dense((h // factor) * (w // factor) * filters[-1], activation=activation, name="decoder_project")(x)
     x = layers.Reshape((h // factor, w // factor, filters[-1]), name="reshape")(x)
     for i, f in enumerate(reversed(tuple(filters))):
         for j in range(residual_blocks):

@@ -219,6 +219,10 @@ class ConvVAE(VariationalAutoencoder):
         filters: channels of each stride-2 stage.
         residual_blocks: residual blocks (group norm, two 3x3 convs) after each encoder
             stage and before each decoder stage; 0 gives the plain stride-2 stacks.
+        hidden_units: Dense layers between the convolutions and the code, mirrored in the
+            decoder; () maps conv features straight to the code. A very small code (a 2-d
+            latent plane) needs them: one linear map from 2 numbers to a feature map lays the
+            data out almost as PCA would.
         Other arguments as ``dense-vae``.
 
     Example:
@@ -226,15 +230,18 @@ class ConvVAE(VariationalAutoencoder):
         ...                   filters=(32, 64, 128, 256))
     """
 
-    config_keys = _VAE_KEYS + ("filters", "activation", "residual_blocks")
+    config_keys = _VAE_KEYS + ("filters", "activation", "residual_blocks", "hidden_units")
     default_beta = 1.0
 
     def __init__(self, input_shape, latent_dim=32, filters=(32, 64), activation="relu",
                  likelihood="bernoulli", observation_sigma=0.1, learn_sigma=False, beta=None, seed=None,
-                 residual_blocks=0, **kwargs):
+                 residual_blocks=0, hidden_units=(), **kwargs):
         name = kwargs.pop("name", self.architecture.replace("-", "_"))
         input_shape = check_input_shape(self.architecture, input_shape, min_rank=3)
         self.filters, self.activation = tuple(int(f) for f in filters), activation
+        self.hidden_units = tuple(int(u) for u in hidden_units)
+        if any(u <= 0 for u in self.hidden_units):
+            raise ValueError(f"hidden_units must be positive integers, got {tuple(hidden_units)}")
         self.residual_blocks = int(residual_blocks)
         if self.residual_blocks < 0:
             raise ValueError(f"residual_blocks must be >= 0, got {residual_blocks}")
@@ -245,11 +252,11 @@ class ConvVAE(VariationalAutoencoder):
 
     def _encoder_body(self, x):
         return conv_encoder_body(x, self.filters, self.activation, prefix="encoder_",
-                                 residual_blocks=self.residual_blocks)
+                                 residual_blocks=self.residual_blocks, hidden_units=self.hidden_units)
 
     def _make_decoder(self, latent_dim, shape):
         return conv_decoder(latent_dim, self.filters, shape, self.activation, output_activation=None,
-                            residual_blocks=self.residual_blocks)
+                            residual_blocks=self.residual_blocks, hidden_units=self.hidden_units)
 
 
 @keras.saving.register_keras_serializable(package="aezoo")
