@@ -14,6 +14,12 @@ El-Yaniv 2018). Scores, all from ``aezoo.latent``:
   reconstructs them well;
 - ``combined``: the sum of both after standardising each on the training scores.
 
+``--rotations`` trains the autoencoder to *restore* upright images from copies turned by
+a random multiple of 90 degrees, drawn afresh every epoch (ARNet / ITAE, Ye et al. 2022):
+to undo a rotation the model must learn what "upright" means for the normal class, which
+an anomaly does not share. ``mse`` then averages, over the four turns, the restoration
+error of each test image divided by the mean error of that turn on the training images.
+
 Results (per class and mean) are written as JSON; README's table comes from them.
 """
 
@@ -47,6 +53,27 @@ def gaussian_code_score(z_train, z):
     return np.einsum("ij,jk,ik->i", d, precision, d)
 
 
+def rotate(x, turns):
+    """Each image of ``x`` (n, h, w, c) turned by ``turns[i]`` quarter turns."""
+    out = np.empty_like(x)
+    for k in range(4):
+        pick = turns == k
+        out[pick] = np.rot90(x[pick], k, axes=(1, 2))
+    return out
+
+
+def restoration_error(model, x_train, x):
+    """Mean over the four quarter turns of each image's error in restoring it upright, each
+    turn's error divided by its mean on the training images (so no turn dominates)."""
+    total = 0.0
+    for k in range(4):
+        def error(images):
+            turned = rotate(images, np.full(len(images), k))
+            return np.mean((model.reconstruct(turned) - images) ** 2, axis=tuple(range(1, images.ndim)))
+        total = total + error(x) / np.mean(error(x_train))
+    return total / 4
+
+
 def one_class(x_train, y_train, x_test, y_test, normal_class, args):
     keras.utils.set_random_seed(args.seed)
     x_normal = x_train[y_train == normal_class]
@@ -55,11 +82,18 @@ def one_class(x_train, y_train, x_test, y_test, normal_class, args):
     steps = args.epochs * int(np.ceil(len(x_normal) / args.batch_size))
     model.compile(optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(1e-3, steps, alpha=0.01)))
     t0 = time.time()
-    model.fit(x_normal, epochs=args.epochs, batch_size=args.batch_size, verbose=0, shuffle=True)
+    if args.rotations:  # a fresh random turn per image and epoch; the target stays upright
+        rng = np.random.default_rng(args.seed)
+        for _ in range(args.epochs):
+            turned = rotate(x_normal, rng.integers(0, 4, len(x_normal)))
+            model.fit(turned, x_normal, epochs=1, batch_size=args.batch_size, verbose=0, shuffle=True)
+    else:
+        model.fit(x_normal, epochs=args.epochs, batch_size=args.batch_size, verbose=0, shuffle=True)
     seconds = time.time() - t0
 
     z_train, z_test = model.encode(x_normal), model.encode(x_test)
-    raw = {"mse": (latent.anomaly_score(model, x_normal), latent.anomaly_score(model, x_test)),
+    mse = restoration_error if args.rotations else (lambda m, x_fit, x: latent.anomaly_score(m, x))
+    raw = {"mse": (mse(model, x_normal, x_normal), mse(model, x_normal, x_test)),
            "latent": (gaussian_code_score(z_train, z_train), gaussian_code_score(z_train, z_test))}
     standard = [(test - train.mean()) / (train.std() + 1e-12) for train, test in raw.values()]
     test_scores = {"mse": raw["mse"][1], "latent": raw["latent"][1], "combined": sum(standard)}
@@ -77,6 +111,8 @@ def main(argv=None):
     parser.add_argument("--filters", type=int, nargs="+", default=[32, 64])
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--rotations", action="store_true",
+                        help="train to restore images turned by random quarter turns (ARNet); score the four turns")
     parser.add_argument("-o", "--output", help="write the results as JSON here")
     args = parser.parse_args(argv)
 
@@ -96,7 +132,8 @@ def main(argv=None):
     result = {"dataset": args.dataset, "protocol": "train on one class's training images, score the whole "
               "test split, AUROC of the other classes (positives) against that class",
               "model": {"architecture": "conv-ae", "latent_dim": args.latent_dim, "filters": args.filters,
-                        "epochs": args.epochs, "batch_size": args.batch_size, "seed": args.seed},
+                        "epochs": args.epochs, "batch_size": args.batch_size, "seed": args.seed,
+                        "rotations": args.rotations},
               "per_class": {str(c): v for c, v in per_class.items()}, "mean": means, "anchor": anchor,
               "train_seconds": round(total, 1),
               "command": "python recipes/experiments/one_class_anomaly.py "
