@@ -121,3 +121,17 @@ def test_uncatalogued_recipe_smoke(stem, tmp_path):
     for target in recipe.targets:
         assert np.isfinite(report["metrics"][target.metric])
     assert aezoo.load(str(tmp_path / recipe.preset)).latent_dim > 0
+
+
+def test_init_from_copies_a_presets_encoder_and_decoder():
+    from aezoo.training.runner import initialise_from_preset
+
+    iwae = aezoo.build("iwae", **{**dict(PRESETS["dense-vae-mnist"].model_config()), "k": 3})
+    initialise_from_preset(iwae, "dense-vae-mnist")
+    source = aezoo.load("dense-vae-mnist")
+    for ours, theirs in zip(iwae.encoder.get_weights() + iwae.decoder.get_weights(),
+                            source.encoder.get_weights() + source.decoder.get_weights()):
+        np.testing.assert_array_equal(ours, theirs)
+    other = aezoo.build("dense-vae", input_shape=(28, 28, 1), latent_dim=50, hidden_units=(16,))
+    with pytest.raises(ValueError, match="init_from needs a preset with the same layers"):
+        initialise_from_preset(other, "dense-vae-mnist")

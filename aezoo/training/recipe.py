@@ -85,6 +85,7 @@ class Recipe:
     eval_examples: int | None = None  # test examples for the other metrics (None = all)
     denoising_eval: bool = False  # also report PSNR of corrupted vs denoised test images
     finetune_eval: bool = False  # also report the fine-tuned accuracy of the encoder (evaluation.finetuned)
+    init_from: str | None = None  # a preset whose encoder and decoder weights start training (same layers)
     fit_latent_prior: bool = False  # VAEs: fit a Gaussian to the training codes, shipped and sampled by default
     sample_eval: bool = False  # VAEs: Fréchet distance of samples to test images (evaluation.samples)
     targets: tuple = ()

@@ -105,6 +105,8 @@ def run_recipe(recipe, *, smoke=False, out_dir=None, checkpoint_dir=None, strate
         model = aezoo.build(recipe.architecture, **recipe.config)
         if getattr(model, "standardize", False):  # series models keep the training data's scaling
             model.adapt_scaling(x_train)
+        if recipe.init_from:  # warm start; a checkpoint, when resuming, replaces these weights afterwards
+            initialise_from_preset(model, recipe.init_from)
         schedule = Recipe(**{**asdict(recipe), "epochs": epochs}).learning_rate_schedule(len(x_train))
         model.compile(optimizer=recipe.optimizer(schedule))
         return model
@@ -145,6 +147,7 @@ def run_recipe(recipe, *, smoke=False, out_dir=None, checkpoint_dir=None, strate
                      "seconds": round(logged_seconds(checkpoint_dir) or result.seconds, 1),
                      **provenance(),
                      "batch_size": recipe.batch_size, "train_examples": int(len(x_train)),
+                     **({"init_from": recipe.init_from} if recipe.init_from else {}),
                      "final_loss": float(result.history["loss"][-1]) if result.history.get("loss") else None,
                      "smoke": smoke},
         "eval_seconds": round(eval_seconds, 1),
@@ -167,6 +170,22 @@ def run_recipe(recipe, *, smoke=False, out_dir=None, checkpoint_dir=None, strate
     if return_model:
         report["model"] = model
     return report
+
+
+def initialise_from_preset(model, preset):
+    """Copy a preset's encoder and decoder weights into ``model`` (a recipe's ``init_from``):
+    e.g. an IWAE started from the VAE of the same layers. A mismatch names both shapes."""
+    import aezoo
+
+    source = aezoo.load(preset, compile=False)
+    for part in ("encoder", "decoder"):
+        ours, theirs = getattr(model, part), getattr(source, part)
+        want = [tuple(w.shape) for w in ours.weights]
+        got = [tuple(w.shape) for w in theirs.weights]
+        if want != got:
+            raise ValueError(f"init_from={preset!r}: its {part} has weights {got}, this model's {part} {want}; "
+                             "init_from needs a preset with the same layers")
+        ours.set_weights(theirs.get_weights())
 
 
 def default_out_dir(smoke=False):
