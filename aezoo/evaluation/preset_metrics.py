@@ -110,8 +110,9 @@ def measure(model, dataset, *, image_size=None, binarized=False, nll_samples=0, 
         from aezoo.evaluation.samples import COMPONENTS, SAMPLES, sample_metrics
 
         n = min(SAMPLES, examples or len(x_test))
-        metrics.update(sample_metrics(model, x_train[:probe_train], x_test[:n]))
-        protocol["samples"] = {"n": int(n), "features": f"first {COMPONENTS} principal components of the training "
+        components = min(COMPONENTS, n // 2)  # fewer for short checks: a covariance needs more images than dims
+        metrics.update(sample_metrics(model, x_train[:probe_train], x_test[:n], components=components))
+        protocol["samples"] = {"n": int(n), "features": f"first {components} principal components of the training "
                                "images", "distance": "Fréchet (FID's formula)", "seed": 0}
     return metrics, protocol
 

@@ -26,9 +26,17 @@ def frechet_distance(features_a, features_b):
     if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1] or min(len(a), len(b)) < 2:
         raise ValueError(f"feature sets must be (n >= 2, d) with the same d, got {a.shape} and {b.shape}")
     mu_a, mu_b = a.mean(0), b.mean(0)
-    cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    cov_a = np.atleast_2d(np.cov(a, rowvar=False))
+    cov_b = np.atleast_2d(np.cov(b, rowvar=False))
     root = linalg.sqrtm(cov_a @ cov_b)
-    root = root.real if np.iscomplexobj(root) else root  # tiny imaginary parts from round-off
+    if not np.all(np.isfinite(root)):  # a singular product: offset both covariances, as FID's code does
+        offset = 1e-6 * np.eye(len(cov_a))
+        root = linalg.sqrtm((cov_a + offset) @ (cov_b + offset))
+    if np.iscomplexobj(root):
+        if np.max(np.abs(root.imag)) > 1e-3 * max(np.max(np.abs(root.real)), 1e-12):
+            raise ValueError("Fréchet distance: the covariance product has no real square root "
+                             "(too few examples for the feature size?)")
+        root = root.real  # round-off
     return float(np.sum((mu_a - mu_b) ** 2) + np.trace(cov_a + cov_b - 2.0 * root))
 
 
@@ -39,9 +47,9 @@ def sample_metrics(model, x_train, x_test, samples=SAMPLES, components=COMPONENT
     from sklearn.decomposition import PCA
 
     n = min(samples, len(x_test))
-    if n < 2 or len(x_train) < components + n:
-        raise ValueError(f"sample metrics need at least 2 test images and {components} + {n} training images, "
-                         f"got {len(x_test)} and {len(x_train)}")
+    if n <= components or len(x_train) < components + n:
+        raise ValueError(f"sample metrics in {components} dimensions need more than {components} test images "
+                         f"and {components} + {n} training images, got {len(x_test)} and {len(x_train)}")
     flat = lambda x: np.asarray(x, dtype="float32").reshape(len(x), -1)  # noqa: E731
     # PCA on training images that are not the held-out reference set below
     pca = PCA(n_components=components, random_state=seed).fit(flat(x_train[n:]))

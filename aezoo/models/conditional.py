@@ -157,6 +157,14 @@ class ConditionalVAE(VariationalAutoencoder):
         x_and_y = self._with_labels(x, labels)
         return self.decode(self.encode(*x_and_y, batch_size=batch_size), x_and_y[1], batch_size=batch_size)
 
+    #: a Gaussian fitted to codes is a prior over a code for *every* class; this model's codes
+    #: mean something only beside their label, so it samples from N(0, I) per class
+    supports_latent_prior = False
+
+    def fit_latent_prior(self, x, batch_size=None):
+        raise NotImplementedError(f"{self.name}: a class-conditional VAE samples each class from N(0, I) "
+                                  "(sample(n, labels=...)); it has no fitted latent prior")
+
     def sample(self, n, labels=None, seed=None, temperature=1.0):
         """``n`` new examples of the classes ``labels`` (one index for all, or ``n`` indices).
 

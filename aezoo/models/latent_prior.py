@@ -24,8 +24,9 @@ class GaussianLatentPrior:
     """N(mean, L L^T) over codes; ``fit`` it to codes, ``sample`` it, score codes with ``log_density``."""
 
     def __init__(self, mean, scale_tril, examples=None):
-        mean = np.asarray(mean, dtype="float64")
-        scale_tril = np.asarray(scale_tril, dtype="float64")
+        # held at float32 precision, as saved: a loaded prior samples exactly as the fitted one
+        mean = np.asarray(mean, dtype="float32").astype("float64")
+        scale_tril = np.asarray(scale_tril, dtype="float32").astype("float64")
         if mean.ndim != 1 or scale_tril.shape != (mean.size, mean.size):
             raise ValueError(f"a latent prior needs mean (d,) and scale_tril (d, d), got {mean.shape} and "
                              f"{scale_tril.shape}")
@@ -74,6 +75,7 @@ class GaussianLatentPrior:
             with os.fdopen(fd, "wb") as f:
                 np.savez(f, mean=self.mean.astype("float32"), scale_tril=self.scale_tril.astype("float32"),
                          examples=np.int64(-1 if self.examples is None else self.examples))
+            os.chmod(tmp, 0o644)  # mkstemp makes it private; a preset file is for every reader
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

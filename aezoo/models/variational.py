@@ -94,8 +94,10 @@ class VariationalAutoencoder(Autoencoder):
             return (0.5 * (1.0 + np.tanh(0.5 * decoded))).astype(decoded.dtype, copy=False)
         return decoded
 
-    #: a ``GaussianLatentPrior`` fitted to training codes (``fit_latent_prior``), or None
+    #: a ``GaussianLatentPrior`` fitted to training codes (``fit_latent_prior``), or None. It is
+    #: kept in preset folders (latent_prior.npz), not in ``.keras`` files: ``model.save`` drops it
     latent_prior = None
+    supports_latent_prior = True
 
     def fit(self, x=None, y=None, *args, **kwargs):
         """Keras ``fit``; a fitted latent prior is refitted to ``x`` afterwards, since training
@@ -114,7 +116,9 @@ class VariationalAutoencoder(Autoencoder):
         keep it as ``self.latent_prior``, which ``sample`` then draws from by default.
 
         Why: the codes of real data rarely fill N(0, I) (see ``aezoo.models.latent_prior``);
-        presets that ship ``latent_prior.npz`` load with it fitted. Returns the prior.
+        presets that ship ``latent_prior.npz`` load with it fitted. The Gaussian is fitted to
+        the posterior means, so its spread leaves out each code's own posterior variance: it
+        draws from where real data put their codes. Returns the prior.
         """
         from aezoo.models.latent_prior import GaussianLatentPrior
 

@@ -89,6 +89,9 @@ def save_preset(model, folder, *, preset, metadata=None, card_text=None, demo_in
         if demo_inputs is not None:
             np.save(tmp / DEMO_FILE, _check_demo_inputs(model, demo_inputs), allow_pickle=False)
         if getattr(model, "latent_prior", None) is not None:  # VAEs: fit_latent_prior, sampled by default
+            if model.latent_prior.latent_dim != model.latent_dim:
+                raise ValueError(f"{model.name}: its latent prior is {model.latent_prior.latent_dim}-d, its codes "
+                                 f"{model.latent_dim}-d: refit it with model.fit_latent_prior(x)")
             model.latent_prior.save(tmp / LATENT_PRIOR_FILE)
         _write_text(tmp / CARD_FILE, model_card(meta) if card_text is None else card_text)
         meta["files"] = {p.name: file_digest(p) for p in sorted(tmp.iterdir())}
@@ -290,7 +293,7 @@ def _load_latent_prior(model, path):
     from aezoo.models.latent_prior import GaussianLatentPrior
 
     prior = GaussianLatentPrior.load(path)
-    if not hasattr(model, "fit_latent_prior") or prior.latent_dim != model.latent_dim:
+    if not getattr(model, "supports_latent_prior", False) or prior.latent_dim != model.latent_dim:
         raise ChecksumError(path.parent, [f"{LATENT_PRIOR_FILE}: a {prior.latent_dim}-d prior does not fit "
                                           f"{model.name} (latent_dim {getattr(model, 'latent_dim', None)})"])
     return prior

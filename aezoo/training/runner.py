@@ -90,6 +90,7 @@ def run_recipe(recipe, *, smoke=False, out_dir=None, checkpoint_dir=None, strate
 
     if isinstance(recipe, (str, os.PathLike)):
         recipe = load_recipe(recipe, recipes_dirs)
+    _check_model_options(recipe)
     x_train, y_train, x_val = _train_data(recipe, smoke)
     epochs = 1 if smoke else (epochs or recipe.epochs)
     steps = 2 if smoke else None
@@ -172,13 +173,31 @@ def run_recipe(recipe, *, smoke=False, out_dir=None, checkpoint_dir=None, strate
     return report
 
 
+def _check_model_options(recipe):
+    """Refuse, before any training, recipe options the architecture cannot honour."""
+    from aezoo.models.registry import get_architecture
+
+    cls = get_architecture(recipe.architecture)
+    for option in ("fit_latent_prior", "sample_eval"):
+        if getattr(recipe, option) and not getattr(cls, "supports_latent_prior", False):
+            raise ValueError(f"Recipe for {recipe.preset!r}: {option}=True needs a VAE that samples from a prior "
+                             f"over its codes (dense-vae, conv-vae, ...); {recipe.architecture!r} does not")
+
+
 def initialise_from_preset(model, preset):
     """Copy a preset's encoder and decoder weights into ``model`` (a recipe's ``init_from``):
     e.g. an IWAE started from the VAE of the same layers. A mismatch names both shapes."""
     import aezoo
 
     source = aezoo.load(preset, compile=False)
-    for part in ("encoder", "decoder"):
+    for key in ("latent_dim", "activation", "likelihood", "observation_sigma", "learn_sigma", "hidden_units",
+                "filters", "residual_blocks"):
+        ours, theirs = getattr(model, key, None), getattr(source, key, None)
+        if ours is not None and theirs is not None and ours != theirs:
+            raise ValueError(f"init_from={preset!r}: it has {key}={theirs!r}, this model {key}={ours!r}; "
+                             "init_from needs a preset with the same layers")
+    parts = ["encoder", "decoder"] + (["likelihood_loss"] if getattr(model, "likelihood_loss", None) else [])
+    for part in parts:
         ours, theirs = getattr(model, part), getattr(source, part)
         want = [tuple(w.shape) for w in ours.weights]
         got = [tuple(w.shape) for w in theirs.weights]
