@@ -99,8 +99,6 @@ def run_recipe(recipe, *, smoke=False, out_dir=None, checkpoint_dir=None, strate
     val = None if x_val is None or "num_classes" in recipe.config else _validation_batches(x_val, recipe)
 
     def build():
-        import keras
-
         import aezoo
 
         model = aezoo.build(recipe.architecture, **recipe.config)
