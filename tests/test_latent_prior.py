@@ -149,8 +149,7 @@ def test_sample_metrics_report_every_reference(vae):
 def test_bundled_face_vae_samples_are_closer_to_faces_with_its_fitted_prior():
     """The reason the prior ships: N(0, I) draws of conv-vae-faces are far from faces."""
     meta = presets.read_metadata(presets.bundled_weights_dir() / "conv-vae-faces")
-    if presets.LATENT_PRIOR_FILE not in meta["files"]:
-        pytest.skip("the bundled conv-vae-faces ships no fitted prior")
+    assert presets.LATENT_PRIOR_FILE in meta["files"]
     metrics = meta["metrics"]
     assert metrics["sample_fd_fitted"] < metrics["sample_fd_standard"] / 5
     assert aezoo.load("conv-vae-faces").latent_prior.latent_dim == 128
