@@ -1,16 +1,9 @@
-"""iwae-mnist: the importance-weighted autoencoder on dense-vae-mnist's architecture (Burda et al. 2016).
-
-Not bundled yet: its catalog entry is added with its weights (the model is declared here
-until then, as a recipe for a preset outside the catalog must).
-"""
+"""iwae-mnist: the importance-weighted autoencoder on dense-vae-mnist's architecture (Burda et al. 2016)."""
 
 from aezoo.training.recipe import Recipe, Target
 
 RECIPE = Recipe(
-    preset="iwae-mnist",
-    architecture="iwae",
-    config=dict(input_shape=(28, 28, 1), latent_dim=50, hidden_units=(500, 500), activation="relu", k=50, seed=0),
-    dataset="mnist",
+    preset="iwae-mnist",  # the model (architecture, config, dataset): aezoo/presets/catalog.py
     init_from="dense-vae-mnist",
     epochs=10,
     batch_size=100,

@@ -87,6 +87,8 @@ def _budget_text(training):
     text = ", ".join(p for p in parts if p)
     if training.get("backend"):
         text += f" ({training['backend']})"
+    if training.get("init_from"):  # a warm start: the source preset's own budget comes first
+        text += f", started from `{training['init_from']}`"
     return text or "-"
 
 
