@@ -46,11 +46,12 @@ def sample_metrics(model, x_train, x_test, samples=SAMPLES, components=COMPONENT
     of ``x_train``, each set ``min(samples, len(x_test))`` images (lower is closer)."""
     from sklearn.decomposition import PCA
 
+    from aezoo.evaluation.baselines import _flat as flat
+
     n = min(samples, len(x_test))
     if n <= components or len(x_train) < components + n:
         raise ValueError(f"sample metrics in {components} dimensions need more than {components} test images "
                          f"and {components} + {n} training images, got {len(x_test)} and {len(x_train)}")
-    flat = lambda x: np.asarray(x, dtype="float32").reshape(len(x), -1)  # noqa: E731
     # PCA on training images that are not the held-out reference set below
     pca = PCA(n_components=components, random_state=seed).fit(flat(x_train[n:]))
     reference = pca.transform(flat(x_test[:n]))

@@ -82,10 +82,16 @@ def reconstruction_grid(model, x, path, columns=8):
                               ("reconstructions", image_grid(model.reconstruct(x), columns))])
 
 
+def _prior_label(model):
+    """What ``model.sample`` draws from by default, for panel titles."""
+    if getattr(model, "latent_prior", None) is not None:
+        return "a Gaussian fitted to the training codes"
+    return "the prior N(0, I)"
+
+
 def sample_grid(model, path, n=16, seed=0, columns=8):
     """Decoded draws from the prior (VAEs)."""
-    prior = "fitted Gaussian" if getattr(model, "latent_prior", None) is not None else "N(0, I) prior"
-    return save_panels(path, [(f"{n} samples from the {prior} (seed {seed})",
+    return save_panels(path, [(f"{n} samples from {_prior_label(model)} (seed {seed})",
                                image_grid(model.sample(n, seed=seed), columns))])
 
 
@@ -121,9 +127,7 @@ def demo_figure(model, path, inputs, seed=0, title=None, attribute=None, strengt
               ("reconstructions", image_grid(model.reconstruct(inputs), columns))]
     if hasattr(model, "sample"):
         # seed + 1: presets without demo inputs show prior samples drawn with seed 0 as inputs
-        prior = ("a Gaussian fitted to the training codes" if getattr(model, "latent_prior", None) is not None
-                 else "the prior N(0, I)")
-        panels.append((f"samples from {prior} (seed {seed + 1})",
+        panels.append((f"samples from {_prior_label(model)} (seed {seed + 1})",
                        image_grid(model.sample(2 * columns, seed=seed + 1), columns)))
         method = "slerp"
     else:
