@@ -1,18 +1,13 @@
 """vq-vae-mnist: a VQ-VAE with pythae's code budget (16-d codes, 256 of them) on keras.io's network.
 
-Not bundled yet: its catalog entry is added with its weights (the model is declared here
-until then, as a recipe for a preset outside the catalog must). The side-by-side runs of
-keras.io's own setting and of this one: ``recipes/experiments/vq_side_by_side.py``.
+The side-by-side runs of keras.io's own setting and of this one:
+``recipes/experiments/vq_side_by_side.py``.
 """
 
 from aezoo.training.recipe import Recipe, Target
 
 RECIPE = Recipe(
-    preset="vq-vae-mnist",
-    architecture="vq-vae",
-    config=dict(input_shape=(28, 28, 1), latent_dim=16, num_embeddings=256, filters=(32, 64), ema=True,
-                ema_decay=0.99, restart_after=100, seed=0),
-    dataset="mnist",
+    preset="vq-vae-mnist",  # the model (architecture, config, dataset): aezoo/presets/catalog.py
     epochs=30,
     batch_size=128,
     learning_rate=1e-3,

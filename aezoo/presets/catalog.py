@@ -13,8 +13,8 @@ from here (``aezoo.training.recipe.Recipe``), and a trained folder's config.json
 ``build()``'s config (tests/test_presets.py catches a stale one).
 
 Example:
-    >>> aezoo.presets.list_presets("*vae*")
-    ['beta-vae-faces', 'conv-vae-faces', 'conv-vae-faces-2d', 'conv-vae-fashion', 'conv-vae-fashion-2d', 'conv-vae-mnist', 'dense-vae-mnist']
+    >>> aezoo.presets.list_presets("*vae-faces*")
+    ['beta-vae-faces', 'conv-vae-faces', 'conv-vae-faces-2d']
     >>> spec = aezoo.presets.get_preset("conv-vae-faces"); spec.hf_repo
     'aezoo/conv-vae-faces'
 """
@@ -136,6 +136,11 @@ PRESETS = {
                    {"latent_dim": 50, "hidden_units": (500, 500), "activation": "relu", "k": 50, "seed": 0},
                    **_ON_MNIST, headline_metric="nll_is",
                    description="784-500-500-50 IWAE (k=50 importance samples) on binarised MNIST, one stochastic layer."),
+        PresetSpec("vq-vae-mnist", "vq-vae",
+                   {"latent_dim": 16, "num_embeddings": 256, "filters": (32, 64), "ema": True, "ema_decay": 0.99,
+                    "restart_after": 100, "seed": 0},
+                   **_ON_MNIST, headline_metric="mse_per_pixel",
+                   description="VQ-VAE: a 7x7 grid of 16-d codes from a 256-entry codebook (EMA updates), MNIST."),
         PresetSpec("conv-vae-mnist", "conv-vae",
                    {"latent_dim": 32, "filters": (32, 64), "residual_blocks": 1, "seed": 0},
                    **_ON_MNIST, headline_metric="nll_is",
