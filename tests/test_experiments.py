@@ -46,3 +46,17 @@ def test_one_class_scores_separate_an_obvious_anomaly(rng, rotations):
     aurocs, seconds = one_class.one_class(x_train, y_train, x_test, y_test, 0, args)
     assert set(aurocs) == set(one_class.SCORES) and seconds > 0
     assert aurocs["combined"] > 0.9, aurocs
+
+
+def test_vq_side_by_side_bundled_row_remeasures_the_recorded_metrics():
+    """--bundled's row 3 is measured again from the bundled weights, not copied from metadata."""
+    import aezoo
+    from aezoo import data
+
+    side_by_side = _script("vq_side_by_side")
+    x_test = data.load_arrays("mnist", "test")[:500]
+    row = side_by_side._bundled_row(x_test)
+    reconstruction = aezoo.load("vq-vae-mnist").reconstruct(x_test)
+    assert row["mse_per_pixel"] == pytest.approx(float(np.mean((x_test - reconstruction) ** 2)), rel=1e-5)
+    assert 0.0 < row["codebook_usage"] <= 1.0 and 1.0 <= row["perplexity"] <= 256
+    assert row["config"] == {} and {} in side_by_side.SETTINGS.values()  # the recipe row is the one replaced
