@@ -112,8 +112,9 @@ def class_samples(model, path, per_class=8, seed=0, title=None, class_names=None
 
 
 def demo_figure(model, path, inputs, seed=0, title=None, attribute=None, strengths=(0.0, 1.0, 2.0, 3.0)):
-    """The demo sheet: inputs and reconstructions, prior samples (VAEs), an interpolation,
-    and with ``attribute=(name, vector)`` that vector added to the first input's code.
+    """The demo sheet: inputs and reconstructions, prior samples (VAEs), masked fill-in
+    (masked autoencoders), an interpolation, and with ``attribute=(name, vector)`` that
+    vector added to the first input's code.
     A class-conditional model shows every class drawn on request instead."""
     if hasattr(model, "num_classes"):
         return class_samples(model, path, seed=seed, title=title)
@@ -125,6 +126,13 @@ def demo_figure(model, path, inputs, seed=0, title=None, attribute=None, strengt
     columns = len(inputs)
     panels = [("inputs", image_grid(inputs, columns)),
               ("reconstructions", image_grid(model.reconstruct(inputs), columns))]
+    if getattr(model, "mask_ratio", None):  # a masked autoencoder: its own fill-in task
+        filled, hidden = model.reconstruct(inputs, mask_ratio=model.mask_ratio, seed=seed)
+        hidden = hidden[..., None]
+        shown = inputs * (1.0 - hidden) + 0.5 * hidden  # hidden patches in mid-grey
+        pasted = inputs * (1.0 - hidden) + filled * hidden  # visible patches kept, hidden ones predicted
+        panels += [(f"{model.mask_ratio:.0%} of the patches hidden (grey; seed {seed})", image_grid(shown, columns)),
+                   ("hidden patches predicted from the visible ones", image_grid(pasted, columns))]
     if hasattr(model, "sample"):
         # seed + 1: presets without demo inputs show prior samples drawn with seed 0 as inputs
         panels.append((f"samples from {_prior_label(model)} (seed {seed + 1})",
