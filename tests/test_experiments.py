@@ -60,3 +60,15 @@ def test_vq_side_by_side_bundled_row_remeasures_the_recorded_metrics():
     assert row["mse_per_pixel"] == pytest.approx(float(np.mean((x_test - reconstruction) ** 2)), rel=1e-5)
     assert 0.0 < row["codebook_usage"] <= 1.0 and 1.0 <= row["perplexity"] <= 256
     assert row["config"] == {} and {} in side_by_side.SETTINGS.values()  # the recipe row is the one replaced
+
+
+def test_feature_comparison_rows_and_mixed_datasets():
+    comparison = _script("feature_comparison")
+    with pytest.raises(ValueError, match="share a dataset"):
+        comparison.compare(["conv-ae-fashion", "dense-ae-mnist"])
+    dataset, rows = comparison.compare(["conv-ae-fashion"], probe_train=300, examples=200)
+    assert dataset == "fashion_mnist" and list(rows) == ["raw pixels", "conv-ae-fashion"]
+    row = rows["conv-ae-fashion"]
+    assert set(row) == {"architecture", "linear_probe_accuracy", "finetuned_accuracy", "from_scratch_accuracy"}
+    assert all(0.0 <= row[k] <= 1.0 for k in row if k.endswith("accuracy"))
+    assert row["linear_probe_accuracy"] > 0.5  # pretrained codes of 10 classes: far above chance
