@@ -93,3 +93,14 @@ def test_features_are_the_whole_images_and_decode_takes_token_grids():
 def test_bad_configurations_are_explained(change, error):
     with pytest.raises(ValueError, match=error):
         aezoo.build("masked-ae", **{**SMALL, **change})
+
+
+def test_masked_reconstruct_in_chunks_matches_one_pass_and_checks_the_ratio():
+    model = aezoo.build("masked-ae", **SMALL)
+    x = _images(5)
+    whole, hidden = model.reconstruct(x, mask_ratio=0.75, seed=2)
+    chunked, hidden_chunked = model.reconstruct(x, mask_ratio=0.75, seed=2, batch_size=2)
+    np.testing.assert_array_equal(hidden, hidden_chunked)
+    np.testing.assert_allclose(chunked, whole, atol=1e-6)
+    with pytest.raises(ValueError, match=r"mask_ratio must lie in \(0, 1\)"):
+        model.reconstruct(x, mask_ratio=1.0)

@@ -159,18 +159,28 @@ class MaskedAutoencoder(Autoencoder):
                 inputs = keras.Input(self.data_shape)
                 chain = _CHAINS[self] = keras.Model(inputs, self.decoder(self.encoder(inputs)))
             return inference.run(chain, x, batch_size)
+        if not 0.0 < mask_ratio < 1.0:
+            raise ValueError(f"{self.name}: mask_ratio must lie in (0, 1), the fraction of patches hidden; "
+                             f"got {mask_ratio}")
         keep = keep_count(self.num_patches, mask_ratio)
         order = np.argsort(np.random.default_rng(seed).random((len(x), self.num_patches)), axis=1)
+        step = batch_size or 256  # eager layer calls: chunks bound the memory of a large array
+        parts = [self._fill_in(x[i:i + step], order[i:i + step], keep) for i in range(0, len(x), step)]
+        prediction, mask = (np.concatenate(p) for p in zip(*parts))
+        hidden = np.repeat(np.repeat(mask.reshape(len(x), self.data_shape[0] // self.patch_size, -1),
+                                     self.patch_size, 1), self.patch_size, 2)
+        return prediction, hidden
+
+    def _fill_in(self, x, order, keep):
+        """Prediction and patch mask for one chunk, keeping the patches ``order[:, :keep]``."""
         layer = self.get_layer
         tokens = layer("position")(layer("patch_embed")(layer("patchify")(ops.convert_to_tensor(x))))
         visible, ids_restore, mask = gather_visible(tokens, order, keep)
         h = self._blocks("encoder", self.depth, visible)
         restored = layer("restore_tokens")(layer("decoder_embed")(layer("encoder_norm")(h)), ids_restore)
         h = self._blocks("decoder", self.decoder_depth, layer("decoder_position")(restored))
-        prediction = ops.convert_to_numpy(layer("unpatchify")(layer("decoder_predict")(layer("decoder_norm")(h))))
-        hidden = np.repeat(np.repeat(ops.convert_to_numpy(mask).reshape(
-            len(x), self.data_shape[0] // self.patch_size, -1), self.patch_size, 1), self.patch_size, 2)
-        return prediction, hidden
+        prediction = layer("unpatchify")(layer("decoder_predict")(layer("decoder_norm")(h)))
+        return ops.convert_to_numpy(prediction), ops.convert_to_numpy(mask)
 
     def _blocks(self, prefix, depth, h):
         """The transformer blocks ``{prefix}_block_i``, called eagerly (the masked path of ``reconstruct``)."""
