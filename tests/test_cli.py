@@ -141,3 +141,16 @@ def test_train_by_name_outside_a_checkout(tmp_path, monkeypatch, capsys):
     here = runner_module.recipe_provenance(recipe_module.Path(__file__).resolve().parents[1] / "recipes" /
                                            "dense_ae_mnist.py")
     assert here["recipe_git_sha"].split("+")[0] and isinstance(here["git_dirty"], bool)
+
+
+def test_check_mismatches_allow_a_retrained_metric_to_move_only_across_backends():
+    from aezoo.evaluation.preset_metrics import check_mismatches
+
+    check = {"backend": "jax", "metrics": {"psnr": 20.0, "finetuned_accuracy": 0.865}}
+    moved = {"psnr": 20.0, "finetuned_accuracy": 0.885}
+    assert check_mismatches(check, moved, "tensorflow") == []  # another backend: within the margin
+    assert [m[0] for m in check_mismatches(check, moved, "jax")] == ["finetuned_accuracy"]  # same: exact
+    assert [m[0] for m in check_mismatches(check, {**moved, "psnr": 20.1}, "tensorflow")] == ["psnr"]
+    assert [m[0] for m in check_mismatches(check, {**moved, "finetuned_accuracy": 0.80}, "tensorflow")] == [
+        "finetuned_accuracy"]
+    assert check_mismatches({"metrics": {"psnr": 20.0}}, {"psnr": 20.0}, "torch") == []

@@ -97,7 +97,8 @@ def test_recipe_smoke(preset, tmp_path):
     assert report["training"]["smoke"] and np.isfinite(report["training"]["final_loss"])
     assert np.isfinite(report["metrics"][PRESETS[preset].headline_metric])
     model = aezoo.load(str(tmp_path / preset))
-    assert model.compiled and model.latent_dim == PRESETS[preset].config["latent_dim"]
+    config = PRESETS[preset].config  # a masked autoencoder's pooled feature is its embed_dim
+    assert model.compiled and model.latent_dim == config.get("latent_dim", config.get("embed_dim"))
     recipe = load_recipe(preset)
     for name in recipe.attribute_vectors:  # face presets carry their attribute directions
         assert latent.preset_attribute_vector(model, name).shape == (model.latent_dim,)

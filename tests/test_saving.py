@@ -181,3 +181,19 @@ def test_other_families_round_trip(tmp_path, architecture, config):
     x = np.random.default_rng(1).random((4, 8, 8, 1), dtype="float32")
     loaded = presets.load_preset_folder(presets.save_preset(model, tmp_path / "p", preset="p"))
     np.testing.assert_allclose(loaded.encode(x), model.encode(x), rtol=1e-6)
+
+
+def test_model_card_records_training_targets_and_notes(preset):
+    meta = json.loads((preset / "metadata.json").read_text())
+    meta.update(notes="Tried 20 epochs first.", targets=[
+        {"metric": "psnr", "threshold": 20.0, "higher_is_better": True, "obtained": 19.1, "met": False,
+         "anchor": "a paper"}],
+        training={"epochs": 7, "batch_size": 32, "seconds": 600.0, "device": "1x CPU", "backend": "jax",
+                  "keras": "3.x", "command": "aezoo train recipes/tiny.py --checkpoint-dir ck", "smoke": False})
+    text = presets.model_card(meta)
+    assert "| psnr | 19.1 | >= 20 | **not met** | a paper |" in text and "Tried 20 epochs first." in text
+    assert "7 epochs; batch 32; 10 min of training; 1x CPU; Keras 3.x on jax." in text
+    assert "KERAS_BACKEND=jax aezoo train recipes/tiny.py --checkpoint-dir ck" in text
+    assert "KERAS_BACKEND=jax aezoo train tiny  # the recipe" in text
+    smoke = presets.model_card({**meta, "training": {**meta["training"], "smoke": True}})
+    assert "## Training\n" not in smoke

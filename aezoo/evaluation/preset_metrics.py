@@ -21,6 +21,34 @@ CHECK_EXAMPLES = 200
 CHECK_PROBE_TRAIN = 2000
 
 
+#: relative difference allowed between `aezoo eval --examples N` and the recipe's recorded
+#: check (float32 arithmetic may differ across machines; the estimates use fixed seeds)
+CHECK_TOLERANCE = 1e-3
+#: metrics that train something besides reading the weights (a classifier for fine-tuned
+#: accuracy): exact on the backend that recorded the check, but another backend draws other
+#: initial weights and batches, so there they must agree within this absolute margin
+#: (0.05 = 10 of the check's 200 test examples; TensorFlow vs JAX differed by 0.02)
+CROSS_BACKEND_MARGIN = {"finetuned_accuracy": 0.05}
+
+
+def check_mismatches(check, metrics, backend):
+    """The recorded check's metrics that ``metrics`` does not reproduce on ``backend``:
+    ``[(name, recorded, measured, allowed)]``; empty when everything reproduces."""
+    recorded_on = check.get("backend")
+    out = []
+    for key, recorded in check["metrics"].items():
+        if key not in metrics:
+            continue
+        measured = metrics[key]
+        if key in CROSS_BACKEND_MARGIN and recorded_on and backend != recorded_on:
+            allowed = CROSS_BACKEND_MARGIN[key]
+        else:
+            allowed = max(abs(recorded), 1e-9) * CHECK_TOLERANCE
+        if not abs(measured - recorded) <= allowed:
+            out.append((key, recorded, measured, allowed))
+    return out
+
+
 def check_command(name, examples=CHECK_EXAMPLES, probe_train=CHECK_PROBE_TRAIN):
     """The ``aezoo eval`` command that reproduces a recorded check."""
     return f"aezoo eval {name} --examples {examples} --probe-train {probe_train}"

@@ -29,7 +29,9 @@ def model_card(metadata, repo_id=None):
     yaml = "\n".join(f"{k}: {json.dumps(v)}" for k, v in header.items())  # JSON scalars/lists are YAML
     shape = list(m.get("input_shape", []))
     recipe, sha = m.get("recipe"), m.get("recipe_git_sha")
-    command = m.get("reproduce") or (f"aezoo train {preset}  # the recipe: {recipe}" if recipe else None)
+    backend = (m.get("training") or {}).get("backend") or m.get("backend")  # the trainer's, else the saver's
+    env = f"KERAS_BACKEND={backend} " if backend not in (None, "tensorflow") else ""
+    command = m.get("reproduce") or (f"{env}aezoo train {preset}  # the recipe: {recipe}" if recipe else None)
     checkout = f"git checkout {sha.removesuffix('+dirty')}\n" if sha else ""
     parts = [
         f"---\n{yaml}\n---\n\n# {preset}\n",
@@ -51,10 +53,14 @@ def model_card(metadata, repo_id=None):
         task = f" Protocol: {series[0]}." if series else ""
         parts.append(f"## Training data\n\n`{m['dataset']}`{': ' + source if source else ''}.{task}{split}\n")
     parts += _metrics_section(m)
+    parts += _targets_section(m)
+    parts += _training_section(m)
+    versions = [f"aezoo {m.get('aezoo_version')}", f"Keras {m.get('keras_version')}"
+                + (f" on {backend}" if backend else "")]
+    versions += [f"TensorFlow {m['tensorflow_version']}"] if m.get("tensorflow_version") else []
     parts += ["## How to reproduce\n",
               f"```bash\n{checkout}{command}\n```\n" if command else "No training recipe was recorded.\n",
-              f"Versions: aezoo {m.get('aezoo_version')}, Keras {m.get('keras_version')}, TensorFlow "
-              f"{m.get('tensorflow_version')}. `metadata.json` holds the sha256 of every file.\n"]
+              f"Versions: {', '.join(versions)}. `metadata.json` holds the sha256 of every file.\n"]
     if restricted:
         parts += ["## Terms of use: non-commercial research only\n",
                   f"These weights are derived from `{info.name}` ({info.license}). Its authors make it available "
@@ -67,6 +73,46 @@ def model_card(metadata, repo_id=None):
         parts.append(f"## Data terms\n\nTraining data: `{series[1].name}`. {series[1].license}. Cite: "
                      f"{series[1].citation}.\n")
     return "\n".join(parts)
+
+
+def _targets_section(m):
+    """Obtained against each target the recipe set, and the recipe's notes (what was tried)."""
+    rows = []
+    for t in m.get("targets") or []:
+        if "obtained" not in t:
+            continue
+        sign = ">=" if t.get("higher_is_better") else "<="
+        verdict = "met" if t.get("met") else "**not met**"
+        threshold = t.get("threshold", t.get("value"))  # older records: the value alone
+        rows.append(f"| {t['metric']} | {t['obtained']:.4g} | {sign} {threshold:.4g} | {verdict} | "
+                    f"{t.get('anchor', '')} |")
+    parts = []
+    if rows:
+        parts += ["## Targets\n", "| metric | obtained | target | | anchor |\n|---|---|---|---|---|\n"
+                  + "\n".join(rows) + "\n"]
+    if m.get("notes"):
+        parts += ["## Notes\n", m["notes"] + "\n"]
+    return parts
+
+
+def _training_section(m):
+    """Epochs, wall time, device, backend and the exact command, from the training record."""
+    t = m.get("training") or {}
+    if not t or t.get("smoke"):
+        return []
+    facts = [f"{t['epochs']} epochs" if t.get("epochs") else None,
+             f"batch {t['batch_size']}" if t.get("batch_size") else None,
+             f"{t['seconds'] / 60:.0f} min of training" if t.get("seconds") else None,
+             t.get("device"), f"Keras {t.get('keras')} on {t['backend']}" if t.get("backend") else None,
+             f"started from `{t['init_from']}`" if t.get("init_from") else None]
+    lines = ["## Training\n", "; ".join(f for f in facts if f) + ".\n"]
+    if m.get("recipe_git_sha"):
+        lines.append(f"Commit `{m['recipe_git_sha']}`{' (with uncommitted changes)' if m.get('git_dirty') else ''}; "
+                     "command:\n")
+    if t.get("command"):
+        env = f"KERAS_BACKEND={t['backend']} " if t.get("backend") not in (None, "tensorflow") else ""
+        lines.append(f"```bash\n{env}{t['command']}\n```\n")
+    return lines
 
 
 def _metrics_section(m):

@@ -60,6 +60,13 @@ def _training_batches(x_train, recipe, y_train=None):
                         **options)
 
 
+def _backend():
+    """The Keras backend now in use (recorded with a check: training-based metrics depend on it)."""
+    import keras
+
+    return keras.backend.backend()
+
+
 def _validation_batches(x_val, recipe):
     """The held-out examples in fixed order (binarised once, with the protocol's seed, for Bernoulli models)."""
     import keras
@@ -134,7 +141,7 @@ def run_recipe(recipe, *, smoke=False, out_dir=None, checkpoint_dir=None, strate
     check_probe = min(check_probe, len(x_train))
     check_metrics, _ = measure(model, recipe.dataset, examples=check_n, **{**settings, "probe_train": check_probe})
     check = {"examples": check_n, "probe_train": check_probe, "metrics": check_metrics,
-             "command": check_command(recipe.preset, check_n, check_probe)}
+             "command": check_command(recipe.preset, check_n, check_probe), "backend": _backend()}
     eval_seconds = time.time() - t0
 
     report = {
@@ -345,6 +352,6 @@ def record_check(folder, examples=None):
     name = model.preset_metadata.get("preset", Path(folder).name)
     check = {"examples": examples, "probe_train": CHECK_PROBE_TRAIN, "metrics": metrics,
              "command": check_command(name, examples, CHECK_PROBE_TRAIN),
-             "recorded": "after training, from the saved weights"}
+             "recorded": "after training, from the saved weights", "backend": _backend()}
     presets.folder.rewrite_preset(folder, {"check": check})
     return check

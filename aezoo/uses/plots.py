@@ -124,15 +124,18 @@ def demo_figure(model, path, inputs, seed=0, title=None, attribute=None, strengt
         return series_demo(model, inputs, path, title=title)
     inputs = np.asarray(inputs, "float32")[:8]
     columns = len(inputs)
-    panels = [("inputs", image_grid(inputs, columns)),
-              ("reconstructions", image_grid(model.reconstruct(inputs), columns))]
-    if getattr(model, "mask_ratio", None):  # a masked autoencoder: its own fill-in task
+    panels = [("inputs", image_grid(inputs, columns))]
+    if getattr(model, "mask_ratio", None):
+        # a masked autoencoder's decoder only learned to fill in hidden patches: show that task,
+        # not the unmasked reconstruction or an interpolation, which it was never trained on
         filled, hidden = model.reconstruct(inputs, mask_ratio=model.mask_ratio, seed=seed)
         hidden = hidden[..., None]
         shown = inputs * (1.0 - hidden) + 0.5 * hidden  # hidden patches in mid-grey
         pasted = inputs * (1.0 - hidden) + filled * hidden  # visible patches kept, hidden ones predicted
         panels += [(f"{model.mask_ratio:.0%} of the patches hidden (grey; seed {seed})", image_grid(shown, columns)),
                    ("hidden patches predicted from the visible ones", image_grid(pasted, columns))]
+        return save_panels(path, panels, title=title)
+    panels.append(("reconstructions", image_grid(model.reconstruct(inputs), columns)))
     if hasattr(model, "sample"):
         # seed + 1: presets without demo inputs show prior samples drawn with seed 0 as inputs
         panels.append((f"samples from {_prior_label(model)} (seed {seed + 1})",
