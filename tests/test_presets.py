@@ -27,7 +27,8 @@ def test_every_preset_has_a_recipe_that_derives_its_model(monkeypatch):
         recipe = load_recipe(name)
         assert (recipe.preset, recipe.architecture, recipe.dataset) == (name, spec.architecture, spec.dataset)
         assert recipe.config == spec.model_config()
-        changed = dataclasses.replace(spec, config={**spec.config, "latent_dim": spec.config["latent_dim"] + 1})
+        key = "latent_dim" if "latent_dim" in spec.config else "embed_dim"  # a masked autoencoder's width
+        changed = dataclasses.replace(spec, config={**spec.config, key: spec.config[key] + 4})
         monkeypatch.setitem(catalog.PRESETS, name, changed)
         assert load_recipe(name).config == changed.model_config(), f"recipes/{name} restates its model"
         monkeypatch.setitem(catalog.PRESETS, name, spec)
