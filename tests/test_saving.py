@@ -197,3 +197,9 @@ def test_model_card_records_training_targets_and_notes(preset):
     assert "KERAS_BACKEND=jax aezoo train tiny  # the recipe" in text
     smoke = presets.model_card({**meta, "training": {**meta["training"], "smoke": True}})
     assert "## Training\n" not in smoke
+
+
+def test_model_card_shows_an_unmeasurable_target_as_not_available(preset):
+    meta = json.loads((preset / "metadata.json").read_text())
+    meta["targets"] = [{"metric": "auroc", "threshold": None, "obtained": None, "met": False, "anchor": "x"}]
+    assert "| auroc | n/a | <= n/a | **not met** | x |" in presets.model_card(meta)

@@ -84,7 +84,7 @@ def _targets_section(m):
         sign = ">=" if t.get("higher_is_better") else "<="
         verdict = "met" if t.get("met") else "**not met**"
         threshold = t.get("threshold", t.get("value"))  # older records: the value alone
-        rows.append(f"| {t['metric']} | {t['obtained']:.4g} | {sign} {threshold:.4g} | {verdict} | "
+        rows.append(f"| {t['metric']} | {_number(t['obtained'])} | {sign} {_number(threshold)} | {verdict} | "
                     f"{t.get('anchor', '')} |")
     parts = []
     if rows:
@@ -93,6 +93,11 @@ def _targets_section(m):
     if m.get("notes"):
         parts += ["## Notes\n", m["notes"] + "\n"]
     return parts
+
+
+def _number(value):
+    """A metric for a table: 4 significant digits, or "n/a" where it could not be measured."""
+    return "n/a" if value is None else f"{value:.4g}"
 
 
 def _training_section(m):
