@@ -1,9 +1,9 @@
 """masked-ae-fashion: a masked autoencoder (He et al. 2021) on Fashion-MNIST, 4x4 patches.
 
-On the 2-core CPU one epoch takes about 1.4 minutes on Keras's JAX backend (0.34 s per
-batch of 256; about twice that on TensorFlow), so the recipe trains 50 epochs, not the
-100 of keras.io's example: ``KERAS_BACKEND=jax aezoo train recipes/masked_ae_fashion.py``
-(~70 minutes).
+On the 2-core CPU one epoch takes about 1.5 minutes on Keras's JAX backend (the bundled
+preset's metadata: 76 min for 50 epochs; each epoch in its run's ``epochs.csv``), so the
+recipe trains 50 epochs, not the 100 of keras.io's example:
+``KERAS_BACKEND=jax aezoo train recipes/masked_ae_fashion.py``.
 """
 
 from aezoo.training.recipe import Recipe, Target

@@ -60,3 +60,10 @@ def test_conditional_preset_draws_the_digit_asked_for():
     metrics = conditional_metrics(model, x_train[:10_000], y_train[:10_000], x_test[:500], y_test[:500])
     assert metrics["judge_test_accuracy"] > 0.85  # the judge itself reads real digits
     assert metrics["sample_accuracy"] >= 0.90
+
+
+@pytest.mark.parametrize("name", BUNDLED)
+def test_bundled_card_is_the_one_its_metadata_writes(name):
+    """A folder trained before a card change is regenerated (presets.write_model_card), not left stale."""
+    folder = presets.bundled_weights_dir() / name
+    assert (folder / presets.CARD_FILE).read_text(encoding="utf-8") == presets.model_card(presets.read_metadata(folder))

@@ -30,8 +30,8 @@ def model_card(metadata, repo_id=None):
     shape = list(m.get("input_shape", []))
     recipe, sha = m.get("recipe"), m.get("recipe_git_sha")
     backend = (m.get("training") or {}).get("backend") or m.get("backend")  # the trainer's, else the saver's
-    env = f"KERAS_BACKEND={backend} " if backend not in (None, "tensorflow") else ""
-    command = m.get("reproduce") or (f"{env}aezoo train {preset}  # the recipe: {recipe}" if recipe else None)
+    command = m.get("reproduce") or (f"{_backend_env(backend)}aezoo train {preset}  # the recipe: {recipe}"
+                                     if recipe else None)
     checkout = f"git checkout {sha.removesuffix('+dirty')}\n" if sha else ""
     parts = [
         f"---\n{yaml}\n---\n\n# {preset}\n",
@@ -95,6 +95,11 @@ def _targets_section(m):
     return parts
 
 
+def _backend_env(backend):
+    """The environment prefix a command needs to run on ``backend`` (TensorFlow is the default)."""
+    return f"KERAS_BACKEND={backend} " if backend not in (None, "tensorflow") else ""
+
+
 def _number(value):
     """A metric for a table: 4 significant digits, or "n/a" where it could not be measured."""
     return "n/a" if value is None else f"{value:.4g}"
@@ -115,8 +120,7 @@ def _training_section(m):
         lines.append(f"Commit `{m['recipe_git_sha']}`{' (with uncommitted changes)' if m.get('git_dirty') else ''}; "
                      "command:\n")
     if t.get("command"):
-        env = f"KERAS_BACKEND={t['backend']} " if t.get("backend") not in (None, "tensorflow") else ""
-        lines.append(f"```bash\n{env}{t['command']}\n```\n")
+        lines.append(f"```bash\n{_backend_env(t.get('backend'))}{t['command']}\n```\n")
     return lines
 
 
