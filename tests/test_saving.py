@@ -197,6 +197,10 @@ def test_model_card_records_training_targets_and_notes(preset):
     assert "KERAS_BACKEND=jax aezoo train tiny  # the recipe" in text
     smoke = presets.model_card({**meta, "training": {**meta["training"], "smoke": True}})
     assert "## Training\n" not in smoke
+    # a run from before the runner recorded its command: the card says so instead of a dangling "command:"
+    older = presets.model_card({**meta, "recipe_git_sha": "abc123", "training": {"epochs": 7, "seconds": 60.0}})
+    assert "Commit `abc123`. The run predates aezoo's record of the device and the exact command" in older
+    assert "command:\n\n" not in older
 
 
 def test_model_card_shows_an_unmeasurable_target_as_not_available(preset):

@@ -116,11 +116,14 @@ def _training_section(m):
              t.get("device"), f"Keras {t.get('keras')} on {t['backend']}" if t.get("backend") else None,
              f"started from `{t['init_from']}`" if t.get("init_from") else None]
     lines = ["## Training\n", "; ".join(f for f in facts if f) + ".\n"]
-    if m.get("recipe_git_sha"):
-        lines.append(f"Commit `{m['recipe_git_sha']}`{' (with uncommitted changes)' if m.get('git_dirty') else ''}; "
-                     "command:\n")
+    commit = (f"Commit `{m['recipe_git_sha']}`{' (with uncommitted changes)' if m.get('git_dirty') else ''}"
+              if m.get("recipe_git_sha") else None)
     if t.get("command"):
+        lines.append(f"{commit}; command:\n" if commit else "Command:\n")
         lines.append(f"```bash\n{_backend_env(t.get('backend'))}{t['command']}\n```\n")
+    elif commit:  # trained before the runner recorded its command line and device
+        lines.append(f"{commit}. The run predates aezoo's record of the device and the exact command; "
+                     "*How to reproduce* re-runs its recipe.\n")
     return lines
 
 
