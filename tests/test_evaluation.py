@@ -224,6 +224,25 @@ def test_linear_probe_separable_and_random_labels():
         ev.linear_probe(z_train, y_train[:10], z_test, y_test)
 
 
+def test_knn_probe_sees_neighbours_a_straight_cut_cannot_split():
+    """Two concentric rings in 2-d: no line separates them, every neighbourhood does."""
+    rng = np.random.default_rng(0)
+
+    def rings(n):
+        y = rng.integers(0, 2, n)
+        angle = rng.uniform(0, 2 * np.pi, n)
+        radius = 1.0 + 2.0 * y + rng.normal(0, 0.1, n)
+        return np.stack([radius * np.cos(angle), radius * np.sin(angle)], axis=1), y
+
+    (z_train, y_train), (z_test, y_test) = rings(400), rings(200)
+    assert ev.knn_probe(z_train, y_train, z_test, y_test, neighbors=5) > 0.99
+    assert ev.linear_probe(z_train, y_train, z_test, y_test) < 0.75
+    with pytest.raises(ValueError, match=r"neighbors must be in \[1, 400\]"):
+        ev.knn_probe(z_train, y_train, z_test, y_test, neighbors=0)
+    with pytest.raises(ValueError, match="same length"):
+        ev.knn_probe(z_train, y_train[:10], z_test, y_test)
+
+
 # ------------------------------------------------------------------ evaluate
 COMMON_KEYS = {"mse_per_pixel", "squared_error_per_image", "psnr", "ssim",
                "pca_mse_per_pixel", "pca_squared_error_per_image", "linear_probe_accuracy",

@@ -72,3 +72,14 @@ def test_feature_comparison_rows_and_mixed_datasets():
     assert set(row) == {"architecture", "linear_probe_accuracy", "finetuned_accuracy", "from_scratch_accuracy"}
     assert all(0.0 <= row[k] <= 1.0 for k in row if k.endswith("accuracy"))
     assert row["linear_probe_accuracy"] > 0.5  # pretrained codes of 10 classes: far above chance
+
+
+def test_code_classifiers_reports_the_linear_probe_and_each_knn():
+    """Two classes in interleaved stripes: neighbours agree, a straight cut cannot split them."""
+    code_classifiers = _script("code_classifiers")
+    rng = np.random.default_rng(0)
+    z = rng.uniform(0, 8, size=(600, 2))
+    y = (np.floor(z[:, 0] / 2) % 2).astype(int)  # four stripes, two wide each
+    out = code_classifiers.code_classifiers(z[:400], y[:400], z[400:], y[400:], neighbors=(1, 5))
+    assert list(out) == ["linear_probe_accuracy", "knn_1_accuracy", "knn_5_accuracy"]
+    assert out["knn_5_accuracy"] > 0.9 > 0.7 > out["linear_probe_accuracy"]

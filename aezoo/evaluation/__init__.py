@@ -22,13 +22,13 @@ all of them for one model).
 """
 
 from aezoo.data.arrays import binarize
-from aezoo.evaluation.baselines import linear_probe, pca_baseline
+from aezoo.evaluation.baselines import knn_probe, linear_probe, pca_baseline
 from aezoo.evaluation.report import evaluate
 from aezoo.evaluation.metrics import mse_per_pixel, psnr, squared_error_per_image, ssim, ssim_window
 from aezoo.evaluation.nll import importance_sampled_nll
 from aezoo.evaluation.protocol import PROTOCOL
 
 __all__ = [
-    "PROTOCOL", "binarize", "evaluate", "importance_sampled_nll", "linear_probe", "mse_per_pixel", "pca_baseline",
+    "PROTOCOL", "binarize", "evaluate", "importance_sampled_nll", "knn_probe", "linear_probe", "mse_per_pixel", "pca_baseline",
     "psnr", "squared_error_per_image", "ssim", "ssim_window",
 ]

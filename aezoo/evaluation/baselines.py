@@ -1,4 +1,5 @@
-"""The bars a code must clear: PCA at the same size, and a linear probe (also on raw pixels)."""
+"""The bars a code must clear: PCA at the same size, and a linear probe (also on raw pixels);
+a k-NN probe for maps."""
 
 
 import numpy as np
@@ -41,6 +42,20 @@ def pca_baseline(x_train, x_test, n_components):
     }
 
 
+def _probe_data(z_train, y_train, z_test, y_test):
+    """Flattened codes and labels, checked to match in length and code size."""
+    z_train, z_test = _flat(z_train), _flat(z_test)
+    y_train, y_test = np.asarray(y_train).ravel(), np.asarray(y_test).ravel()
+    if len(z_train) != len(y_train) or len(z_test) != len(y_test):
+        raise ValueError(
+            f"codes and labels must have the same length, got {len(z_train)} and {len(y_train)} (train), "
+            f"{len(z_test)} and {len(y_test)} (test)"
+        )
+    if z_train.shape[1] != z_test.shape[1]:
+        raise ValueError(f"train and test codes differ in size: {z_train.shape[1]} and {z_test.shape[1]}")
+    return z_train, y_train, z_test, y_test
+
+
 def linear_probe(z_train, y_train, z_test, y_test, seed=0):
     """Test accuracy of a standardised multinomial logistic regression on the codes.
 
@@ -53,15 +68,7 @@ def linear_probe(z_train, y_train, z_test, y_test, seed=0):
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    z_train, z_test = _flat(z_train), _flat(z_test)
-    y_train, y_test = np.asarray(y_train).ravel(), np.asarray(y_test).ravel()
-    if len(z_train) != len(y_train) or len(z_test) != len(y_test):
-        raise ValueError(
-            f"codes and labels must have the same length, got {len(z_train)} and {len(y_train)} (train), "
-            f"{len(z_test)} and {len(y_test)} (test)"
-        )
-    if z_train.shape[1] != z_test.shape[1]:
-        raise ValueError(f"train and test codes differ in size: {z_train.shape[1]} and {z_test.shape[1]}")
+    z_train, y_train, z_test, y_test = _probe_data(z_train, y_train, z_test, y_test)
     spec = PROTOCOL["linear_probe"]
     probe = make_pipeline(
         StandardScaler(),
@@ -69,3 +76,18 @@ def linear_probe(z_train, y_train, z_test, y_test, seed=0):
     )
     probe.fit(z_train, y_train)
     return float(probe.score(z_test, y_test))
+
+
+def knn_probe(z_train, y_train, z_test, y_test, neighbors=5):
+    """Test accuracy of a k-nearest-neighbour vote (Euclidean, on the raw codes).
+
+    The protocol of the dimensionality-reduction literature (e.g. Parametric UMAP's
+    tables): it asks whether neighbours share a class, where the linear probe asks
+    whether a straight cut separates them; for a 2-d map the two can differ a lot.
+    """
+    from sklearn.neighbors import KNeighborsClassifier
+
+    z_train, y_train, z_test, y_test = _probe_data(z_train, y_train, z_test, y_test)
+    if not 1 <= int(neighbors) <= len(z_train):
+        raise ValueError(f"neighbors must be in [1, {len(z_train)}] (the training codes), got {neighbors}")
+    return float(KNeighborsClassifier(n_neighbors=int(neighbors)).fit(z_train, y_train).score(z_test, y_test))
