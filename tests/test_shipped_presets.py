@@ -67,3 +67,19 @@ def test_bundled_card_is_the_one_its_metadata_writes(name):
     """A folder trained before a card change is regenerated (presets.write_model_card), not left stale."""
     folder = presets.bundled_weights_dir() / name
     assert (folder / presets.CARD_FILE).read_text(encoding="utf-8") == presets.model_card(presets.read_metadata(folder))
+
+
+@pytest.mark.parametrize("name", BUNDLED)
+def test_bundled_face_demos_start_from_redistributable_faces(name):
+    """A faces preset's demo inputs are the shipped public faces (astronaut, Olivetti): never a
+    CelebA or UTKFace image, and not the model's own samples, so the demo reconstructs real faces."""
+    import numpy as np
+
+    from aezoo import data
+
+    folder = presets.bundled_weights_dir() / name
+    meta = presets.read_metadata(folder)
+    if meta.get("dataset") != "faces":
+        pytest.skip(f"{name} is not trained on faces")
+    size = meta.get("image_size") or meta["input_shape"][0]
+    np.testing.assert_array_equal(presets.load_demo_inputs(folder), data.demo_faces(size)[0])
