@@ -143,6 +143,33 @@ def test_train_by_name_outside_a_checkout(tmp_path, monkeypatch, capsys):
     assert here["recipe_git_sha"].split("+")[0] and isinstance(here["git_dirty"], bool)
 
 
+def test_recipe_provenance_is_dirty_for_code_changes_not_for_written_weights(tmp_path):
+    """A preset written by an earlier training (weights/) leaves the checkout clean; a changed recipe does not."""
+    import subprocess
+
+    from aezoo.training.runner import recipe_provenance
+
+    def git(*args):
+        subprocess.run(["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@t", *args],
+                       check=True, capture_output=True)
+
+    (tmp_path / "recipes").mkdir()
+    (tmp_path / "weights" / "p").mkdir(parents=True)
+    recipe, weights = tmp_path / "recipes" / "r.py", tmp_path / "weights" / "p" / "metadata.json"
+    recipe.write_text("RECIPE = 1\n")
+    weights.write_text("{}\n")
+    git("init", "-q")
+    git("add", ".")
+    git("commit", "-q", "-m", "init")
+    assert recipe_provenance(recipe)["git_dirty"] is False
+    weights.write_text('{"trained": true}\n')
+    info = recipe_provenance(recipe)
+    assert info["git_dirty"] is False and not info["recipe_git_sha"].endswith("+dirty")
+    recipe.write_text("RECIPE = 2\n")
+    info = recipe_provenance(recipe)
+    assert info["git_dirty"] is True and info["recipe_git_sha"].endswith("+dirty")
+
+
 def test_check_mismatches_allow_a_retrained_metric_to_move_only_across_backends():
     from aezoo.evaluation.preset_metrics import check_mismatches
 

@@ -199,7 +199,10 @@ def test_model_card_records_training_targets_and_notes(preset):
     assert "## Training\n" not in smoke
     # a run from before the runner recorded its command: the card says so instead of a dangling "command:"
     older = presets.model_card({**meta, "recipe_git_sha": "abc123", "training": {"epochs": 7, "seconds": 60.0}})
-    assert "Commit `abc123`. The run predates aezoo's record of the device and the exact command" in older
+    assert "Commit `abc123`. The run predates aezoo's record of its exact command" in older
+    assert "7 epochs; 60 s of training." in older  # not "1 min"
+    dirty = presets.model_card({**meta, "recipe_git_sha": "abc123+dirty"})
+    assert "Commit `abc123` (with uncommitted changes); command:" in dirty
     assert "command:\n\n" not in older
 
 

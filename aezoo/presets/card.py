@@ -105,6 +105,11 @@ def _number(value):
     return "n/a" if value is None else f"{value:.4g}"
 
 
+def duration_text(seconds):
+    """'41 min', or '38 s' under a minute and a half (where whole minutes would say 0 or 1)."""
+    return f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"
+
+
 def _training_section(m):
     """Epochs, wall time, device, backend and the exact command, from the training record."""
     t = m.get("training") or {}
@@ -112,17 +117,18 @@ def _training_section(m):
         return []
     facts = [f"{t['epochs']} epochs" if t.get("epochs") else None,
              f"batch {t['batch_size']}" if t.get("batch_size") else None,
-             f"{t['seconds'] / 60:.0f} min of training" if t.get("seconds") else None,
+             f"{duration_text(t['seconds'])} of training" if t.get("seconds") else None,
              t.get("device"), f"Keras {t.get('keras')} on {t['backend']}" if t.get("backend") else None,
              f"started from `{t['init_from']}`" if t.get("init_from") else None]
     lines = ["## Training\n", "; ".join(f for f in facts if f) + ".\n"]
-    commit = (f"Commit `{m['recipe_git_sha']}`{' (with uncommitted changes)' if m.get('git_dirty') else ''}"
-              if m.get("recipe_git_sha") else None)
+    sha = m.get("recipe_git_sha")
+    dirty = m.get("git_dirty") or (sha or "").endswith("+dirty")
+    commit = f"Commit `{sha.removesuffix('+dirty')}`{' (with uncommitted changes)' if dirty else ''}" if sha else None
     if t.get("command"):
         lines.append(f"{commit}; command:\n" if commit else "Command:\n")
         lines.append(f"```bash\n{_backend_env(t.get('backend'))}{t['command']}\n```\n")
     elif commit:  # trained before the runner recorded its command line and device
-        lines.append(f"{commit}. The run predates aezoo's record of the device and the exact command; "
+        lines.append(f"{commit}. The run predates aezoo's record of its exact command; "
                      "*How to reproduce* re-runs its recipe.\n")
     return lines
 

@@ -5,6 +5,7 @@ Nothing is loaded: parameter counts and metrics come from each preset's metadata
 
 import collections
 
+from aezoo.presets.card import duration_text
 from aezoo.presets.catalog import PRESETS, list_presets
 from aezoo.presets.folder import METADATA_FILE, read_metadata
 from aezoo.presets import loader as preset_load
@@ -82,7 +83,7 @@ def _budget_text(training):
     """'200 epochs, 41 min, 2 CPU cores (tensorflow)' from a preset's training metadata."""
     epochs, seconds = training.get("epochs"), training.get("seconds")
     parts = [f"{epochs} epochs" if epochs else None,
-             (f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s") if seconds else None,
+             duration_text(seconds) if seconds else None,
              training.get("device") or None]
     text = ", ".join(p for p in parts if p)
     if training.get("backend"):

@@ -221,7 +221,11 @@ def default_out_dir(smoke=False):
 
 def recipe_provenance(path):
     """The recipe file's sha256 and the git commit of its checkout, with whether the
-    checkout had uncommitted changes (``recipe_git_sha`` ends in ``+dirty`` then)."""
+    checkout had uncommitted changes (``recipe_git_sha`` ends in ``+dirty`` then).
+
+    Changes under the top-level ``weights/`` do not count: that is where trainings write
+    their presets, so a second recipe run in the same checkout would otherwise be marked
+    dirty by the first one's output."""
     import hashlib
     import subprocess
 
@@ -231,8 +235,8 @@ def recipe_provenance(path):
     git = ["git", "--no-optional-locks", "-C", str(path.parent)]
     try:
         sha = subprocess.run(git + ["rev-parse", "HEAD"], capture_output=True, text=True, timeout=10, check=True)
-        dirty = subprocess.run(git + ["status", "--porcelain", "--untracked-files=no"], capture_output=True,
-                               text=True, timeout=10, check=True)
+        dirty = subprocess.run(git + ["status", "--porcelain", "--untracked-files=no", "--", ":(top)",
+                                      ":(top,exclude)weights"], capture_output=True, text=True, timeout=10, check=True)
     except (OSError, subprocess.SubprocessError):
         return info  # not a git checkout: the recipe's sha256 still names it exactly
     info["git_dirty"] = bool(dirty.stdout.strip())
