@@ -235,10 +235,12 @@ def test_knn_probe_sees_neighbours_a_straight_cut_cannot_split():
         return np.stack([radius * np.cos(angle), radius * np.sin(angle)], axis=1), y
 
     (z_train, y_train), (z_test, y_test) = rings(400), rings(200)
-    assert ev.knn_probe(z_train, y_train, z_test, y_test, neighbors=5) > 0.99
+    assert ev.knn_probe(z_train, y_train, z_test, y_test, n_neighbors=5) > 0.99
     assert ev.linear_probe(z_train, y_train, z_test, y_test) < 0.75
-    with pytest.raises(ValueError, match=r"neighbors must be in \[1, 400\]"):
-        ev.knn_probe(z_train, y_train, z_test, y_test, neighbors=0)
+    with pytest.raises(ValueError, match=r"n_neighbors must be in \[1, 400\]"):
+        ev.knn_probe(z_train, y_train, z_test, y_test, n_neighbors=0)
+    with pytest.raises(ValueError, match="whole number"):
+        ev.knn_probe(z_train, y_train, z_test, y_test, n_neighbors=2.7)
     with pytest.raises(ValueError, match="same length"):
         ev.knn_probe(z_train, y_train[:10], z_test, y_test)
 

@@ -17,7 +17,7 @@ Example:
     >>> results["nll_is"], results["protocol"]["nll_k"]
 
 The modules: ``protocol`` (every choice, once), ``metrics`` (reconstruction), ``nll``
-(importance-sampled likelihood), ``baselines`` (PCA, linear probe) and ``report`` (``evaluate``:
+(importance-sampled likelihood), ``baselines`` (PCA, linear and k-NN probes) and ``report`` (``evaluate``:
 all of them for one model).
 """
 

@@ -78,16 +78,25 @@ def linear_probe(z_train, y_train, z_test, y_test, seed=0):
     return float(probe.score(z_test, y_test))
 
 
-def knn_probe(z_train, y_train, z_test, y_test, neighbors=5):
-    """Test accuracy of a k-nearest-neighbour vote (Euclidean, on the raw codes).
+def knn_probe(z_train, y_train, z_test, y_test, n_neighbors=5):
+    """Test accuracy of a k-nearest-neighbour vote on the codes (``PROTOCOL["knn_probe"]``).
 
     The protocol of the dimensionality-reduction literature (e.g. Parametric UMAP's
     tables): it asks whether neighbours share a class, where the linear probe asks
-    whether a straight cut separates them; for a 2-d map the two can differ a lot.
+    whether a straight cut separates them; for a 2-d map the two can differ a lot. The
+    codes are not standardised: the vote reads distances in the map as it is drawn.
     """
+    import operator
+
     from sklearn.neighbors import KNeighborsClassifier
 
     z_train, y_train, z_test, y_test = _probe_data(z_train, y_train, z_test, y_test)
-    if not 1 <= int(neighbors) <= len(z_train):
-        raise ValueError(f"neighbors must be in [1, {len(z_train)}] (the training codes), got {neighbors}")
-    return float(KNeighborsClassifier(n_neighbors=int(neighbors)).fit(z_train, y_train).score(z_test, y_test))
+    try:
+        k = operator.index(n_neighbors)
+    except TypeError:
+        raise ValueError(f"n_neighbors must be a whole number, got {n_neighbors!r}") from None
+    if not 1 <= k <= len(z_train):
+        raise ValueError(f"n_neighbors must be in [1, {len(z_train)}] (the training codes), got {k}")
+    spec = PROTOCOL["knn_probe"]
+    vote = KNeighborsClassifier(n_neighbors=k, metric=spec["metric"], weights=spec["weights"])
+    return float(vote.fit(z_train, y_train).score(z_test, y_test))

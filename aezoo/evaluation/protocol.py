@@ -65,6 +65,14 @@ PROTOCOL = MappingProxyType({
         "metric": "accuracy on the test split",
         "baseline": "raw_pixel_probe_accuracy: the same probe on the flattened pixels, same examples",
     }),
+    "knn_probe": MappingProxyType({
+        "features": "model.encode(x), as for the linear probe, not standardised",
+        "classifier": "KNeighborsClassifier: majority vote of the k nearest training codes",
+        "metric": "euclidean",
+        "weights": "uniform",
+        "fit_on": "train split",
+        "reported_as": "knn_<k>_accuracy, accuracy on the test split",
+    }),
     "fine_tune": MappingProxyType({
         "model": "a copy of the encoder, its output averaged over tokens or positions (a code: as is), then "
                  "Dense(classes, softmax); every weight trains",
