@@ -177,6 +177,28 @@ def test_damaged_checkpoint_set_is_refused_naming_the_file(tmp_path):
         restore_checkpoint(model, str(tmp_path))
 
 
+def test_checkpoint_weights_are_read_without_touching_the_run(tmp_path):
+    """load_checkpoint_weights (for looking at a running training) loads the named set's
+    weights, changes nothing in the folder, and refuses a set that does not match state.json."""
+    from aezoo.training.checkpoints import CheckpointError, load_checkpoint_weights, save_checkpoint
+
+    with pytest.raises(CheckpointError, match="no checkpoint in"):
+        load_checkpoint_weights(crash_writer.build_model(), str(tmp_path))
+    model = crash_writer.build_model()
+    weights, _ = crash_writer.state_values(model, 2)
+    model.set_weights(weights)
+    save_checkpoint(model, str(tmp_path), 4)
+    before = sorted((p.relative_to(tmp_path), p.stat().st_mtime_ns) for p in tmp_path.rglob("*"))
+    fresh = crash_writer.build_model()
+    assert load_checkpoint_weights(fresh, str(tmp_path)) == 4
+    _assert_state(fresh, 2)
+    assert sorted((p.relative_to(tmp_path), p.stat().st_mtime_ns) for p in tmp_path.rglob("*")) == before
+    (stored,) = tmp_path.glob("ckpt-*/checkpoint.weights.h5")
+    stored.write_bytes(stored.read_bytes()[:-10])
+    with pytest.raises(CheckpointError, match="does not match state.json"):
+        load_checkpoint_weights(fresh, str(tmp_path))
+
+
 def test_checkpoint_of_the_previous_format_still_resumes(tmp_path):
     from aezoo.training.checkpoints import restore_checkpoint, save_checkpoint
 

@@ -83,3 +83,16 @@ def test_code_classifiers_reports_the_linear_probe_and_each_knn():
     out = code_classifiers.code_classifiers(z[:400], y[:400], z[400:], y[400:], neighbors=(1, 5))
     assert list(out) == ["linear_probe_accuracy", "knn_1_accuracy", "knn_5_accuracy"]
     assert out["knn_5_accuracy"] > 0.9 > 0.7 > out["linear_probe_accuracy"]
+
+
+def test_checkpoint_nll_is_a_tighter_bound_than_the_elbo(rng):
+    """The k-sample estimate of a (barely trained) VAE lies below its negative ELBO, in nats."""
+    import aezoo
+
+    checkpoint_nll = _script("checkpoint_nll")
+    model = aezoo.build("dense-vae", input_shape=(6, 6, 1), latent_dim=2, hidden_units=(16,), seed=0)
+    x = (rng.uniform(size=(64, 6, 6, 1)) < 0.3).astype("float32")
+    model.fit(x, epochs=2, batch_size=16, verbose=0)
+    out = checkpoint_nll.checkpoint_nll(model, x[:16], k=50)
+    assert set(out) == {"nll_is", "negative_elbo"}
+    assert 0 < out["nll_is"] < out["negative_elbo"]

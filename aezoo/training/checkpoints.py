@@ -98,6 +98,33 @@ def restore_checkpoint(model, checkpoint_dir):
     return int(state["epoch"])
 
 
+def load_checkpoint_weights(model, checkpoint_dir):
+    """Load only the weights of the last checkpoint into ``model``; returns its epoch.
+
+    For looking at a run while it trains (``recipes/experiments/checkpoint_nll.py``):
+    nothing in ``checkpoint_dir`` is changed, and the weights file is copied and its
+    sha256 checked before loading, so a set the running training replaces meanwhile
+    gives a clear error (try again) rather than weights of two epochs.
+    """
+    state = _read_state(checkpoint_dir)
+    if state is None:
+        raise CheckpointError(f"no checkpoint in {checkpoint_dir} (no {STATE_FILE}): has an epoch finished yet?")
+    folder = os.path.join(checkpoint_dir, state["set"]) if "set" in state else checkpoint_dir
+    want = (state.get("files") or {}).get(WEIGHTS_FILE)
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = os.path.join(tmp, WEIGHTS_FILE)
+        try:
+            shutil.copyfile(os.path.join(folder, WEIGHTS_FILE), copy)
+        except FileNotFoundError:
+            raise CheckpointError(f"the checkpoint set in {folder} is gone: the training has probably just "
+                                  "saved a newer one; try again") from None
+        if want is not None and file_digest(copy) != {"sha256": want.get("sha256"), "size": want.get("size")}:
+            raise CheckpointError(f"{WEIGHTS_FILE} in {folder} does not match {STATE_FILE}: it is being "
+                                  "replaced or is damaged; try again")
+        model.load_weights(copy)
+    return int(state["epoch"])
+
+
 def _read_state(checkpoint_dir):
     path = os.path.join(checkpoint_dir, STATE_FILE)
     try:
