@@ -13,10 +13,9 @@ import argparse
 import json
 
 import aezoo
-from aezoo import data, presets
+from aezoo import data
 from aezoo.evaluation import PROTOCOL, knn_probe, linear_probe
 from aezoo.evaluation.preset_metrics import probe_labels
-from aezoo.presets import resolve
 
 
 def code_classifiers(z_train, y_train, z_test, y_test, neighbors=(1, 5, 15)):
@@ -37,7 +36,7 @@ def main(argv=None):
     if args.probe_train < 1:
         parser.error(f"--probe-train must be at least 1, got {args.probe_train}")
     model = aezoo.load(args.preset, compile=False)
-    meta = presets.read_metadata(resolve(args.preset)[0])
+    meta = model.preset_metadata
     x_train, y_train = data.load_arrays(meta["dataset"], "train", meta.get("image_size"), with_labels=True)
     x_test, y_test = data.load_arrays(meta["dataset"], "test", meta.get("image_size"), with_labels=True)
     y_train, y_test = probe_labels(y_train), probe_labels(y_test)
