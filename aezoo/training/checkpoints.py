@@ -118,7 +118,7 @@ def load_checkpoint_weights(model, checkpoint_dir):
         except FileNotFoundError:
             raise CheckpointError(f"the checkpoint set in {folder} is gone: the training has probably just "
                                   "saved a newer one; try again") from None
-        if want is not None and file_digest(copy) != {"sha256": want.get("sha256"), "size": want.get("size")}:
+        if want is not None and not _matches(file_digest(copy), want):
             raise CheckpointError(f"{WEIGHTS_FILE} in {folder} does not match {STATE_FILE}: it is being "
                                   "replaced or is damaged; try again")
         model.load_weights(copy)
@@ -150,6 +150,11 @@ def _named_set(checkpoint_dir):
         return None
 
 
+def _matches(digest, want):
+    """Whether a file's ``file_digest`` is the one state.json recorded for it."""
+    return digest == {"sha256": want.get("sha256"), "size": want.get("size")}
+
+
 def _check_files(checkpoint_dir, folder, files):
     problems = []
     for name in (WEIGHTS_FILE, OPTIMIZER_FILE):
@@ -158,7 +163,7 @@ def _check_files(checkpoint_dir, folder, files):
             problems.append(f"{name}: missing")
         elif want is not None:
             got = file_digest(path)
-            if got != {"sha256": want.get("sha256"), "size": want.get("size")}:
+            if not _matches(got, want):
                 problems.append(f"{name}: expected {want.get('size')} bytes with sha256 {want.get('sha256')}, "
                                 f"got {got['size']} bytes with sha256 {got['sha256']}")
     if problems:
