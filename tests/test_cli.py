@@ -181,3 +181,15 @@ def test_check_mismatches_allow_a_retrained_metric_to_move_only_across_backends(
     assert [m[0] for m in check_mismatches(check, {**moved, "finetuned_accuracy": 0.80}, "tensorflow")] == [
         "finetuned_accuracy"]
     assert check_mismatches({"metrics": {"psnr": 20.0}}, {"psnr": 20.0}, "torch") == []
+
+
+def test_a_run_resumed_after_its_last_epoch_reports_where_training_ended(tmp_path):
+    """Resuming a finished checkpoint trains nothing and only evaluates (how a run cut off
+    during its long evaluation is finished); its report keeps the epochs' time and last loss."""
+    from aezoo.training.runner import run_recipe
+
+    ckpt = str(tmp_path / "ckpt")
+    first = run_recipe("linear-ae-mnist", smoke=True, checkpoint_dir=ckpt, save=False, verbose=0)["training"]
+    again = run_recipe("linear-ae-mnist", smoke=True, checkpoint_dir=ckpt, save=False, verbose=0)["training"]
+    assert first["final_loss"] is not None and again["final_loss"] == pytest.approx(first["final_loss"], rel=1e-5)
+    assert again["seconds"] == first["seconds"] and again["epochs"] == first["epochs"] == 1

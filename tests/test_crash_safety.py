@@ -219,7 +219,7 @@ def test_checkpoint_of_the_previous_format_still_resumes(tmp_path):
 
 
 def test_epoch_log_drops_a_row_a_kill_cut_short(tmp_path):
-    from aezoo.training.checkpoints import _EpochLog, logged_seconds
+    from aezoo.training.checkpoints import _EpochLog, logged_final_loss, logged_seconds
 
     log = _EpochLog(str(tmp_path / "epochs.csv"))
     log.write(0, {"loss": 1.0, "seconds": 2.0})
@@ -227,4 +227,5 @@ def test_epoch_log_drops_a_row_a_kill_cut_short(tmp_path):
         f.write("1,0.5")  # a kill mid-append
     log.write(1, {"loss": 0.5, "seconds": 3.0})
     assert (tmp_path / "epochs.csv").read_text().splitlines() == ["epoch,loss,seconds", "0,1,2", "1,0.5,3"]
-    assert logged_seconds(str(tmp_path)) == 5.0
+    assert logged_seconds(str(tmp_path)) == 5.0 and logged_final_loss(str(tmp_path)) == 0.5
+    assert logged_final_loss(str(tmp_path / "none")) is None

@@ -10,13 +10,14 @@ Example:
     >>> result = train(lambda: aezoo.build("dense-ae", input_shape=(784,)), x, epochs=5)
 """
 
-from aezoo.training.checkpoints import load_checkpoint_weights, logged_seconds, restore_checkpoint, save_checkpoint
+from aezoo.training.checkpoints import (load_checkpoint_weights, logged_final_loss, logged_seconds, restore_checkpoint,
+                                       save_checkpoint)
 from aezoo.training.loop import train
 from aezoo.training.strategies import (STRATEGIES, TrainResult, as_dataset, cluster_spec_from_env, is_chief,
                                        make_distributed_step, resolve_strategy)
 
 __all__ = [
     "STRATEGIES", "TrainResult", "as_dataset", "cluster_spec_from_env", "is_chief", "load_checkpoint_weights",
-    "logged_seconds",
+    "logged_final_loss", "logged_seconds",
     "make_distributed_step", "resolve_strategy", "restore_checkpoint", "save_checkpoint", "train",
 ]

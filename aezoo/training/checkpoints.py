@@ -188,14 +188,26 @@ def _remove_leftovers(checkpoint_dir, keep, legacy_files=True):
                 pass
 
 
-def logged_seconds(checkpoint_dir):
-    """Wall seconds of every epoch logged in ``checkpoint_dir/epochs.csv``, across restarts."""
+def _logged_epochs(checkpoint_dir):
+    """The rows of ``checkpoint_dir/epochs.csv`` (one per finished epoch), or None without one."""
     path = os.path.join(checkpoint_dir or "", "epochs.csv")
     if not checkpoint_dir or not os.path.exists(path):
         return None
     with open(path, newline="") as f:
-        rows = list(csv.DictReader(f))
-    return sum(float(r.get("seconds") or 0.0) for r in rows)
+        return list(csv.DictReader(f))
+
+
+def logged_seconds(checkpoint_dir):
+    """Wall seconds of every epoch logged in ``checkpoint_dir/epochs.csv``, across restarts."""
+    rows = _logged_epochs(checkpoint_dir)
+    return None if rows is None else sum(float(r.get("seconds") or 0.0) for r in rows)
+
+
+def logged_final_loss(checkpoint_dir):
+    """The training loss of the last epoch logged, so a run resumed after its last epoch
+    (which trains nothing, only evaluates) still reports where training ended."""
+    rows = _logged_epochs(checkpoint_dir)
+    return float(rows[-1]["loss"]) if rows and rows[-1].get("loss") else None
 
 
 class _EpochLog:

@@ -93,7 +93,7 @@ def run_recipe(recipe, *, smoke=False, out_dir=None, checkpoint_dir=None, strate
     """
 
     from aezoo import presets
-    from aezoo.training import logged_seconds, train
+    from aezoo.training import logged_final_loss, logged_seconds, train
 
     if isinstance(recipe, (str, os.PathLike)):
         recipe = load_recipe(recipe, recipes_dirs)
@@ -154,7 +154,8 @@ def run_recipe(recipe, *, smoke=False, out_dir=None, checkpoint_dir=None, strate
                      **provenance(),
                      "batch_size": recipe.batch_size, "train_examples": int(len(x_train)),
                      **({"init_from": recipe.init_from} if recipe.init_from else {}),
-                     "final_loss": float(result.history["loss"][-1]) if result.history.get("loss") else None,
+                     "final_loss": (float(result.history["loss"][-1]) if result.history.get("loss")
+                                    else logged_final_loss(checkpoint_dir)),
                      "smoke": smoke},
         "eval_seconds": round(eval_seconds, 1),
     }
