@@ -96,3 +96,12 @@ def test_checkpoint_nll_is_a_tighter_bound_than_the_elbo(rng):
     out = checkpoint_nll.checkpoint_nll(model, x[:16], k=50)
     assert set(out) == {"nll_is", "negative_elbo"}
     assert 0 < out["nll_is"] < out["negative_elbo"]
+
+
+def test_latent_map_script_draws_a_bundled_presets_test_codes(tmp_path, capsys):
+    """The README's latent-map figure command, on 200 test images of the preset's own dataset."""
+    latent_map = _script("latent_map")
+    out = tmp_path / "map.png"
+    latent_map.main(["conv-vae-fashion-2d", "--examples", "200", "-o", str(out)])
+    assert f"wrote {out}" in capsys.readouterr().out
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -7,9 +7,8 @@ For a 2-d latent both panels are exact; for larger latents the codes are PCA-pro
 import argparse
 
 import aezoo
-from aezoo import data, presets
+from aezoo import data
 from aezoo.uses import plots
-from aezoo.presets import resolve
 
 FASHION = ["T-shirt", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Boot"]
 
@@ -21,7 +20,7 @@ def main(argv=None):
     parser.add_argument("-o", "--output", default="latent-map.png")
     args = parser.parse_args(argv)
     model = aezoo.load(args.preset)
-    meta = presets.read_metadata(resolve(args.preset)[0])
+    meta = model.preset_metadata
     x, y = data.load_arrays(meta["dataset"], "test", meta.get("image_size"), with_labels=True)
     names = FASHION if meta["dataset"] == "fashion_mnist" else None
     plots.latent_map(model, x[: args.examples], y[: args.examples], args.output, class_names=names)
