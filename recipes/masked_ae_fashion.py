@@ -25,7 +25,8 @@ RECIPE = Recipe(
            "reconstruct(x) without a mask decodes an all-visible encoding it never saw in training, so the "
            "mse_per_pixel and psnr rows (about 9 dB) measure nothing it learned; reconstruct(x, mask_ratio=0.75) "
            "is its task."),
-    targets=(Target("finetuned_accuracy", 0.8505, higher_is_better=True,
-                    anchor="conv-ae-fashion's encoder fine-tuned by the same protocol (0.8505)"),),
+    # the anchor: weights/figures/feature_comparison_fashion.json, re-measured whenever conv-ae-fashion is retrained
+    targets=(Target("finetuned_accuracy", 0.8496, higher_is_better=True,
+                    anchor="conv-ae-fashion's encoder fine-tuned by the same protocol"),),
     demo_inputs="test",
 )
