@@ -22,6 +22,7 @@ import json
 import os
 import shutil
 import tempfile
+import warnings
 
 import numpy as np
 
@@ -121,7 +122,9 @@ def load_checkpoint_weights(model, checkpoint_dir):
         if want is not None and not _matches(file_digest(copy), want):
             raise CheckpointError(f"{WEIGHTS_FILE} in {folder} does not match {STATE_FILE}: it is being "
                                   "replaced or is damaged; try again")
-        model.load_weights(copy)
+        with warnings.catch_warnings():  # the file also holds the optimizer's slots, which are not wanted here
+            warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+            model.load_weights(copy)
     return int(state["epoch"])
 
 
