@@ -81,11 +81,20 @@ def test_bundled_targets_are_the_recipes_targets(preset):
     root = presets.bundled_weights_dir()
     if root is None or not (root / preset / presets.METADATA_FILE).is_file():
         pytest.skip(f"{preset} has no bundled weights")
-    fields = ("metric", "value", "tolerance", "higher_is_better", "anchor", "baseline")
-    recorded = [tuple(t.get(f) or "" if f in ("anchor", "baseline") else t.get(f) for f in fields)
+    fields, text = ("metric", "value", "tolerance", "higher_is_better", "anchor", "baseline"), ("anchor", "baseline")
+    recorded = [tuple((t.get(f) or "") if f in text else t.get(f) for f in fields)  # older folders wrote None
                 for t in presets.read_metadata(root / preset).get("targets") or []]
     declared = [tuple(getattr(t, f) for f in fields) for t in load_recipe(preset).targets]
     assert recorded == declared, f"weights/{preset}: recorded targets {recorded}, recipe's {declared}"
+
+
+def test_masked_ae_anchor_is_the_measured_conv_ae_fine_tuning():
+    """masked-ae-fashion's bar is a number measured elsewhere (the feature comparison); the
+    recipe's copy must follow when conv-ae-fashion is retrained and the comparison re-run."""
+    root = presets.bundled_weights_dir()
+    comparison = json.loads((root / "figures" / "feature_comparison_fashion.json").read_text(encoding="utf-8"))
+    (target,) = load_recipe("masked-ae-fashion").targets
+    assert target.value == comparison["rows"]["conv-ae-fashion"]["finetuned_accuracy"]
 
 
 def _json_config(model):
