@@ -26,6 +26,7 @@ class SpatialAutoencoder(Autoencoder):
     """
 
     default_loss = "mse"
+    latent_kind = "spatial"
     #: images are taken in [0, 1]; a little slack for resampling overshoot
     range_slack = 0.02
 
