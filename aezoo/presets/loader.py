@@ -72,7 +72,7 @@ def resolve(name_or_uri, revision=None):
     """``(folder, pinned)``: the local folder holding the preset (downloading it if
     needed) and the manifest sha256 the catalog pins for it (None for folders and
     repos aezoo does not know, or when another ``revision`` was asked for)."""
-    folder, pinned, hub = _locate(name_or_uri, revision)
+    folder, pinned, hub = _locate(name_or_uri, check_revision(revision))
     from aezoo.presets import converted  # the converters load only when a checkpoint needs them
 
     if converted.is_convertible(folder):  # a diffusers folder, a TAESD pair: converted once, cached
@@ -207,6 +207,22 @@ def _parse_hf_path(uri, revision):
     return repo_id, subfolder, revision
 
 
+#: a Hub revision: a branch or tag name (git's rules, simplified: no '..', no leading '/' or '.'),
+#: or a commit sha; anything else never reaches huggingface_hub's cache paths
+_REVISION = re.compile(r"[A-Za-z0-9_][\w.-]*(?:/[A-Za-z0-9_][\w.-]*)*")
+
+
+def check_revision(revision):
+    """``revision`` unchanged if it is a plausible branch, tag or commit; else a one-line ValueError."""
+    if revision is None:
+        return None
+    if not isinstance(revision, str) or not _REVISION.fullmatch(revision) or ".." in revision \
+            or revision.endswith((".lock", ".")):
+        raise ValueError(f"Malformed Hub revision {revision!r}: expected a branch or tag name "
+                         "(letters, digits, '-', '_', '.', '/' between names, no '..') or a commit sha")
+    return revision
+
+
 def _parse_hf_uri(uri, revision):
     repo_id, _, at = uri[len(HF_PREFIX):].strip("/").partition("@")
     if not _REPO_ID.fullmatch(repo_id):
@@ -214,7 +230,7 @@ def _parse_hf_uri(uri, revision):
                          "(letters, digits, '-', '_' and '.' in each part)")
     if revision is not None and at and at != revision:
         raise ValueError(f"{uri!r} names revision {at!r} but revision={revision!r} was passed")
-    return repo_id, revision or at or None
+    return repo_id, check_revision(revision or at or None)
 
 
 def _repo_and_revision(name_or_repo, revision):
