@@ -28,6 +28,8 @@ SMALL_CONFIGS = {
     "conv1d-ae": dict(input_shape=(8, 2), latent_dim=3, filters=(4, 6), kernel_size=3, dropout=0.1),
     "masked-ae": dict(input_shape=(8, 8, 1), patch_size=2, embed_dim=8, depth=1, num_heads=2, decoder_dim=8,
                       decoder_depth=1, decoder_heads=2, seed=1),
+    "factorized-codec": dict(input_shape=(32, 32, 3), filters=6, latent_dim=5, lmbda=0.01, seed=1),
+    "hyperprior-codec": dict(input_shape=(64, 64, 3), filters=4, latent_dim=5, lmbda=0.01, seed=1),
 }
 
 

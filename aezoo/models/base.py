@@ -35,6 +35,9 @@ class Autoencoder(keras.Model):
     default_loss = "mse"
     #: True when the model only accepts data in [0, 1] (Bernoulli likelihoods)
     requires_unit_range = False
+    #: True for learned codecs: an entropy model prices the code (``bits_per_pixel``), so
+    #: evaluation reports a rate and skips the PCA baseline (a code size is no rate)
+    is_codec = False
 
     def __init__(self, *args, reconstruction_loss=None, **kwargs):
         """``reconstruction_loss`` overrides ``default_loss`` ("mse" or "bce"); it is part of
