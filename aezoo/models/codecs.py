@@ -32,7 +32,7 @@ from aezoo.models import inference
 from aezoo.models.base import Autoencoder, interpolate_codes
 from aezoo.models.entropy_models import EntropyBottleneck, GaussianConditional
 from aezoo.models.gdn import GDN
-from aezoo.models.rate_distortion import RateDistortionLoss, bits_per_image
+from aezoo.models.rate_distortion import DISTORTION_SCALE, RateDistortionLoss, bits_per_image
 from aezoo.models.registry import register_architecture
 
 # helper graphs (x -> bits per image), built on first use and kept outside the model so
@@ -102,14 +102,18 @@ class LearnedCodec(Autoencoder):
         self.latent_shape = (*grid, self.latent_dim)
         self.bpp_tracker = keras.metrics.Mean(name="bpp")
         self.psnr_tracker = keras.metrics.Mean(name="psnr")
+        self.objective_tracker = keras.metrics.Mean(name="rate_distortion")
 
     # ------------------------------------------------------------ training
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        """The objective (from the graph's losses); also logs the batch's rate and PSNR."""
+        """The graph's losses; also logs the batch's rate, PSNR and R + lambda D alone (in
+        training ``loss`` adds the quantile loss, which only moves the quantiles)."""
         loss = super().compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=training)
         mse = ops.convert_to_tensor(self.rd_loss.last_mse)
-        self.bpp_tracker.update_state(ops.convert_to_tensor(self.rd_loss.last_bpp))
+        bpp = ops.convert_to_tensor(self.rd_loss.last_bpp)
+        self.bpp_tracker.update_state(bpp)
         self.psnr_tracker.update_state(-10.0 * ops.log(ops.maximum(mse, 1e-10)) / np.log(10.0))
+        self.objective_tracker.update_state(bpp + self.lmbda * DISTORTION_SCALE * mse)
         return loss
 
     # ------------------------------------------------------------ input checks

@@ -17,11 +17,15 @@ from keras import ops
 #: D is measured on the 8-bit scale (CompressAI's convention), so lambdas transfer
 DISTORTION_SCALE = 255.0 ** 2
 
+#: CompressAI's MSE lambda for each quality index of its pretrained zoo (1 = lowest rate):
+#: a codec preset tagged ``-q3`` trains with the lambda CompressAI's quality 3 used
+QUALITY_LAMBDAS = {1: 0.0018, 2: 0.0035, 3: 0.0067, 4: 0.0130, 5: 0.0250, 6: 0.0483, 7: 0.0932, 8: 0.1800}
+
 
 def bits_per_image(likelihoods):
     """-sum log2(likelihood) over all but the batch axis: one number per image."""
     bits = -ops.log(likelihoods) / math.log(2.0)
-    return ops.sum(ops.reshape(bits, (ops.shape(bits)[0], -1)), axis=1)
+    return ops.sum(bits, axis=tuple(range(1, len(bits.shape))))
 
 
 @keras.saving.register_keras_serializable(package="aezoo")
@@ -29,7 +33,9 @@ class RateDistortionLoss(keras.layers.Layer):
     """``x_hat = layer([x, x_hat, *likelihoods])``: adds R + lambda * 255^2 * D, passes x_hat on.
 
     The batch's rate (bpp) and distortion (mse) are kept in non-trainable state, which the
-    model reads back to log them (every trainer returns a layer's updated state).
+    model reads back to log them (every trainer returns a layer's updated state). The
+    logged ``loss`` also holds the entropy models' quantile loss in training; the metric
+    ``rate_distortion`` is the objective alone.
     """
 
     def __init__(self, lmbda, **kwargs):
