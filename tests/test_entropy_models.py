@@ -104,6 +104,19 @@ def test_entropy_bottleneck_likelihoods_match_compressai():
     np.testing.assert_allclose(ops.convert_to_numpy(ours.from_symbols(symbols)), _nhwc(ref_hat), atol=1e-5)
 
 
+def test_bisected_quantiles_match_compressai():
+    """``update_quantiles`` solves the quantiles from the density as CompressAI's bisection does."""
+    import torch
+
+    rng = np.random.default_rng(4)
+    reference, ours = _trained_like_bottleneck(4, rng)
+    reference._update_quantiles()
+    solved = ours.update_quantiles()
+    np.testing.assert_allclose(solved, reference.quantiles.detach().numpy()[:, 0], atol=1e-2)
+    with torch.no_grad():
+        assert float(ops.convert_to_numpy(ours.aux_loss())) < 0.01 * 4 * 3
+
+
 def test_entropy_bottleneck_starts_where_compressai_starts():
     """Same initial density (the biases are random in both: copied), same initial aux loss."""
     import torch

@@ -10,8 +10,9 @@ itself under a factorized prior) from which h_s predicts a Gaussian scale for ev
 element of y (``GaussianConditional``): the prior adapts to each image.
 
 ``fit(x)`` minimises R + lambda * 255^2 * D (``aezoo.models.rate_distortion``) with uniform
-noise standing in for rounding, plus the factorized priors' quantile loss; ``fit`` logs
-``bpp`` (the rate, from the likelihoods) and ``psnr`` of each batch. ``evaluate`` reports
+noise standing in for rounding, plus the factorized priors' quantile loss, and ends by
+solving the quantiles exactly (bisection); it logs ``bpp`` (the rate, from the
+likelihoods), ``psnr`` and ``rate_distortion`` (the objective alone) of each batch. ``evaluate`` reports
 the objective with real rounding. The channel layouts are CompressAI's ``FactorizedPrior``
 and ``ScaleHyperprior`` (N = ``filters``, M = ``latent_dim``).
 
@@ -115,6 +116,17 @@ class LearnedCodec(Autoencoder):
         self.psnr_tracker.update_state(-10.0 * ops.log(ops.maximum(mse, 1e-10)) / np.log(10.0))
         self.objective_tracker.update_state(bpp + self.lmbda * DISTORTION_SCALE * mse)
         return loss
+
+    def fit(self, x=None, y=None, *args, **kwargs):
+        """Keras ``fit``, then the factorized prior's quantiles solved exactly from the trained
+        density (``EntropyBottleneck.update_quantiles``): medians set the rounding grid."""
+        history = super().fit(x, y, *args, **kwargs)
+        self.update_quantiles()
+        return history
+
+    def update_quantiles(self):
+        """Solve the factorized prior's median and tail quantiles from its density (numpy)."""
+        return self.entropy_bottleneck.update_quantiles()
 
     # ------------------------------------------------------------ input checks
     def _check_data(self, x, what):

@@ -126,6 +126,25 @@ class EntropyBottleneck(keras.layers.Layer):
         targets = ops.convert_to_tensor(np.array([[-target], [0.0], [target]], "float32"))
         return ops.sum(ops.abs(logits - targets))
 
+    def update_quantiles(self, search_radius=1e5, iterations=64):
+        """Set the quantiles to their targets exactly, by bisection on the monotone cumulative.
+
+        The aux loss moves them by at most about the learning rate per step, which a short
+        training run may not give them room for; this solves them from the density as it
+        is (CompressAI's ``update(update_quantiles=True)`` does the same). Returns them, numpy.
+        """
+        target = math.log(2.0 / self.tail_mass - 1.0)
+        targets = np.array([[-target], [0.0], [target]], "float64") * np.ones((1, self.channels))
+        low, high = np.full(targets.shape, -search_radius), np.full(targets.shape, search_radius)
+        for _ in range(iterations):
+            middle = (low + high) / 2
+            logits = ops.convert_to_numpy(self.logits_cumulative(ops.convert_to_tensor(middle.astype("float32"))))
+            above = logits > targets
+            high, low = np.where(above, middle, high), np.where(above, low, middle)
+        quantiles = ((low + high) / 2).T.astype("float32")
+        self.quantiles.assign(quantiles)
+        return quantiles
+
     # ------------------------------------------------------------ quantising
     def to_symbols(self, values):
         """Integer symbols: ``round(y - median)`` (int32)."""
