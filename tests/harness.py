@@ -29,6 +29,8 @@ SMALL_CONFIGS = {
     "masked-ae": dict(input_shape=(8, 8, 1), patch_size=2, embed_dim=8, depth=1, num_heads=2, decoder_dim=8,
                       decoder_depth=1, decoder_heads=2, seed=1),
     "tiny-ae": dict(latent_channels=4, midblock_norm=True),
+    "factorized-codec": dict(input_shape=(32, 32, 3), filters=6, latent_dim=5, lmbda=0.01, seed=1),
+    "hyperprior-codec": dict(input_shape=(64, 64, 3), filters=4, latent_dim=5, lmbda=0.01, seed=1),
 }
 
 # fully convolutional models take any size; the harness feeds them these
