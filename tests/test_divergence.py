@@ -63,3 +63,23 @@ def test_a_second_training_on_the_same_checkpoint_folder_is_refused(tmp_path):
     holder.wait()
     with checkpoint_lock(folder):
         assert (folder / "lock").read_text().strip() == str(os.getpid())
+
+
+def test_mixed_precision_restores_the_policy_and_keeps_the_likelihood_finite():
+    """issue 22, item 8: a float16 sum of a face VAE's squared errors over sigma^2 was inf."""
+    import keras
+
+    before = keras.config.dtype_policy().name
+    x = np.random.default_rng(0).uniform(0, 1, (16, 4, 4, 1)).astype("float32")
+    train(_build, x, epochs=1, batch_size=8, mixed_precision=True, verbose=0)
+    assert keras.config.dtype_policy().name == before
+    keras.config.set_dtype_policy("mixed_float16")
+    try:  # conv-vae-faces' likelihood (Gaussian, sigma 0.1, learned) at an untrained error
+        vae = aezoo.build("conv-vae", input_shape=(64, 64, 3), latent_dim=8, filters=(8, 16), seed=0,
+                          likelihood="gaussian", observation_sigma=0.1, learn_sigma=True)
+        faces = np.random.default_rng(1).uniform(0, 1, (4, 64, 64, 3)).astype("float32")
+        nll = vae.likelihood_loss.negative_log_likelihood(faces, np.zeros_like(faces))
+        assert np.all(np.isfinite(keras.ops.convert_to_numpy(nll)))
+        assert float(np.min(keras.ops.convert_to_numpy(nll))) > 60_000  # the float32 value, not float16's max
+    finally:
+        keras.config.set_dtype_policy(before)

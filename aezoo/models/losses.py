@@ -53,7 +53,8 @@ class ReconstructionLoss(keras.losses.Loss):
         self.kind, self.sigma = kind, float(sigma)
 
     def call(self, y_true, y_pred):
-        y_true = ops.cast(y_true, y_pred.dtype)
+        # float32 whatever the compute dtype (mixed precision): sums and logs stay finite
+        y_true, y_pred = ops.cast(y_true, "float32"), ops.cast(y_pred, "float32")
         if self.kind == "mse":
             return ops.mean(ops.square(_flatten(y_true) - _flatten(y_pred)), axis=-1)
         if self.kind == "bce":

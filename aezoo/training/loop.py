@@ -21,6 +21,7 @@ The custom loop supports what ``fit`` gives the other paths: ``validation_data``
 ``jit_compile`` (each replica's forward and backward pass under XLA).
 """
 
+import contextlib
 import os
 import time
 import warnings
@@ -71,12 +72,28 @@ def train(
         validation_data, callbacks, tensorboard_dir: as ``fit``'s, on every path (the
             multi-worker loop reports ``val_loss`` and runs the callbacks' hooks itself).
     """
-    # one training per checkpoint folder (a second is refused; other workers write beside it)
-    with checkpoint_lock(checkpoint_dir if is_chief() else None):
+    # one training per checkpoint folder (a second is refused; other workers write beside it);
+    # the dtype policy mixed precision sets is the process's: restored, or a preset loaded
+    # later in the same process would compute in float16
+    import keras
+
+    policy = keras.config.dtype_policy()
+    with checkpoint_lock(checkpoint_dir if is_chief() else None), _restored_policy(policy):
         return _train(build_model, data, epochs=epochs, batch_size=batch_size, strategy=strategy,
                       validation_data=validation_data, checkpoint_dir=checkpoint_dir, seed=seed,
                       steps_per_epoch=steps_per_epoch, verbose=verbose, tensorboard_dir=tensorboard_dir,
                       mixed_precision=mixed_precision, jit_compile=jit_compile, callbacks=callbacks)
+
+
+@contextlib.contextmanager
+def _restored_policy(policy):
+    """Put Keras's global dtype policy back as it was, however the body ends."""
+    import keras
+
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(policy)
 
 
 def _train(build_model, data, *, epochs, batch_size, strategy, validation_data, checkpoint_dir, seed,
