@@ -1,0 +1,130 @@
+"""The latent-diffusion KL autoencoder (diffusers' ``AutoencoderKL``): ``kl-vae``.
+
+The VAE of Stable Diffusion 1.x/2.x and SDXL (4 latent channels), SD3 and FLUX.1 (16),
+configured by the keys of the checkpoint's own ``config.json`` so a converted model is
+built from the same numbers as its original (``aezoo.convert.diffusers_kl``).
+"""
+
+import numpy as np
+import keras
+
+from aezoo.models import inference
+from aezoo.models.kl_blocks import kl_decoder, kl_encoder
+from aezoo.models.registry import register_architecture
+from aezoo.models.spatial import SpatialAutoencoder
+
+
+@keras.saving.register_keras_serializable(package="aezoo")
+@register_architecture("kl-vae")
+class KLVAE(SpatialAutoencoder):
+    """ResNet-block encoder to a diagonal Gaussian over a latent grid, and a mirrored decoder.
+
+    Images ``(n, H, W, in_channels)`` in [0, 1] with ``H`` and ``W`` divisible by
+    ``2**(len(block_out_channels) - 1)``; ``encode`` gives the posterior mean, before
+    ``scaling_factor``/``shift_factor`` (see ``to_diffusion_latents``).
+
+    Training (``fit``) fine-tunes the decoder only, with the encoder frozen, as
+    ``sd-vae-ft-mse`` was made: the latents a diffusion model was trained on stay valid.
+    The training graph decodes the posterior mean with a pixel MSE on [0, 1] images.
+
+    Args (diffusers' ``AutoencoderKL`` names and meanings):
+        in_channels, out_channels: image channels (equal: it is an autoencoder).
+        block_out_channels: channels of each resolution level; each level but the last halves H and W.
+        layers_per_block: resnet blocks per encoder level (the decoder has one more).
+        latent_channels: channels of the latent grid.
+        norm_num_groups: groups of every GroupNorm.
+        use_quant_conv, use_post_quant_conv: the 1x1 convs around the latents (SD3 and FLUX.1 have none).
+        mid_block_add_attention: the self-attention in both mid blocks.
+        scaling_factor, shift_factor: diffusion latents are ``(z - shift_factor) * scaling_factor``.
+        sample_size: the image size the checkpoint was trained at (informational, as in diffusers).
+
+    Example:
+        >>> model = aezoo.build("kl-vae", block_out_channels=(32, 64), norm_num_groups=8)
+    """
+
+    config_keys = ("in_channels", "out_channels", "block_out_channels", "layers_per_block", "latent_channels",
+                   "norm_num_groups", "use_quant_conv", "use_post_quant_conv", "mid_block_add_attention",
+                   "scaling_factor", "shift_factor", "sample_size", "reconstruction_loss")
+
+    def __init__(self, in_channels=3, out_channels=3, block_out_channels=(64,), layers_per_block=1,
+                 latent_channels=4, norm_num_groups=32, use_quant_conv=True, use_post_quant_conv=True,
+                 mid_block_add_attention=True, scaling_factor=0.18215, shift_factor=None, sample_size=32,
+                 **kwargs):
+        name = kwargs.pop("name", "kl_vae")
+        block_out_channels = _check_config(in_channels, out_channels, block_out_channels, layers_per_block,
+                                           latent_channels, norm_num_groups)
+        layers_per_block, latent_channels = int(layers_per_block), int(latent_channels)
+        norm_num_groups, in_channels = int(norm_num_groups), int(in_channels)
+
+        # === Layers ===
+        encoder = kl_encoder(in_channels, block_out_channels, layers_per_block, latent_channels, norm_num_groups,
+                             bool(use_quant_conv), bool(mid_block_add_attention))
+        decoder = kl_decoder(int(out_channels), block_out_channels, layers_per_block, latent_channels,
+                             norm_num_groups, bool(use_post_quant_conv), bool(mid_block_add_attention))
+        encoder.trainable = False  # fit() fine-tunes the decoder: the latent space stays the checkpoint's
+
+        # === Functional model ===
+        inputs = keras.Input((None, None, in_channels), name="inputs")
+        mean, _ = encoder(inputs)
+        super().__init__(inputs=inputs, outputs=decoder(mean), name=name, **kwargs)
+
+        # === Config ===
+        self.encoder, self.decoder = encoder, decoder
+        self.in_channels, self.out_channels = in_channels, int(out_channels)
+        self.block_out_channels, self.layers_per_block = block_out_channels, layers_per_block
+        self.latent_channels, self.norm_num_groups = latent_channels, norm_num_groups
+        self.use_quant_conv, self.use_post_quant_conv = bool(use_quant_conv), bool(use_post_quant_conv)
+        self.mid_block_add_attention = bool(mid_block_add_attention)
+        self.scaling_factor = float(scaling_factor)
+        self.shift_factor = 0.0 if shift_factor is None else float(shift_factor)
+        self.sample_size = int(sample_size)
+        self.data_shape = (None, None, in_channels)
+        self.downsampling_factor = 2 ** (len(block_out_channels) - 1)
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        if isinstance(config.get("block_out_channels"), list):
+            config["block_out_channels"] = tuple(config["block_out_channels"])
+        return cls(**config)
+
+    def encode(self, x, sample=False, seed=None, batch_size=None):
+        """Posterior means ``(n, H/f, W/f, C)`` of images ``x`` in [0, 1], or with ``sample=True`` one draw
+        ``mean + std * eps`` per image (``seed`` makes it repeatable)."""
+        x = self._as_batch(x)
+        mean, log_var = inference.run(self.encoder, x, batch_size)
+        if not sample:
+            return mean
+        eps = np.random.default_rng(seed).standard_normal(mean.shape)
+        return (mean + np.exp(0.5 * log_var) * eps).astype("float32")
+
+    def encode_distribution(self, x, batch_size=None):
+        """``(mean, log_var)`` of the posterior (log-variance clamped to [-30, 20] as in diffusers), numpy."""
+        return tuple(inference.run(self.encoder, self._as_batch(x), batch_size))
+
+    def _code(self, encoder_outputs):
+        return encoder_outputs[0]
+
+
+def _check_config(in_channels, out_channels, block_out_channels, layers_per_block, latent_channels,
+                  norm_num_groups):
+    """The constructor's numbers, refused in one line each when no AutoencoderKL has them; returns the channels."""
+    try:
+        channels = tuple(int(c) for c in block_out_channels)
+    except (TypeError, ValueError):
+        raise ValueError(f"kl-vae: block_out_channels must be a tuple of positive ints, got {block_out_channels!r}") from None
+    if not channels or min(channels) <= 0:
+        raise ValueError(f"kl-vae: block_out_channels must be a non-empty tuple of positive ints, got {channels}")
+    for key, value in (("in_channels", in_channels), ("out_channels", out_channels),
+                       ("layers_per_block", layers_per_block), ("latent_channels", latent_channels),
+                       ("norm_num_groups", norm_num_groups)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+            raise ValueError(f"kl-vae: {key} must be a positive int, got {value!r}")
+    if in_channels != out_channels:
+        raise ValueError(f"kl-vae: out_channels ({out_channels}) must equal in_channels ({in_channels}) "
+                         "for an autoencoder")
+    uneven = [c for c in channels if c % norm_num_groups]
+    if uneven:
+        raise ValueError(f"kl-vae: every block_out_channels entry must divide by norm_num_groups={norm_num_groups}, "
+                         f"got {uneven[0]}")
+    return channels
