@@ -224,7 +224,7 @@ def _cmd_finetune(args):
     _, report = finetune(args.preset, args.data, epochs=args.epochs, batch_size=args.batch_size,
                          learning_rate=args.learning_rate, freeze_encoder=args.freeze_encoder, out_dir=args.out,
                          seed=args.seed, validation_fraction=args.validation_fraction,
-                         max_examples=args.max_examples, verbose=0 if args.quiet else 2)
+                         max_examples=args.max_examples, verbose=0 if args.quiet else 2, force=args.force)
     report.pop("loss", None)
     print(json.dumps(report, indent=2))
     print(f"mse per pixel {report['mse_before']:.5g} -> {report['mse_after']:.5g}; wrote {report['out_dir']}")
@@ -234,7 +234,7 @@ def _cmd_finetune(args):
 def _cmd_export(args):
     from aezoo.uses.export import export
 
-    out = export(args.preset, args.output, format=args.format)
+    out = export(args.preset, args.output, format=args.format, force=args.force)
     print(f"wrote {out} ({args.format}: encoder and decoder, signature 'serving_default')")
     return 0
 
@@ -334,6 +334,8 @@ def build_parser():
     p.add_argument("--max-examples", type=int, help="use only the first N examples")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quiet", action="store_true")
+    p.add_argument("--force", action="store_true",
+                   help="replace --out even if it is a folder aezoo did not write (never one holding --data)")
     p.set_defaults(func=_cmd_finetune)
 
     p = sub.add_parser("export", help="export the encoder and the decoder for serving (TensorFlow only)")
@@ -341,6 +343,7 @@ def build_parser():
     p.add_argument("--format", choices=["savedmodel", "tflite"], default="savedmodel",
                    help="SavedModel folders or .tflite files")
     p.add_argument("-o", "--output", required=True, help="folder to write encoder and decoder into")
+    p.add_argument("--force", action="store_true", help="replace --output even if aezoo did not write it")
     p.set_defaults(func=_cmd_export)
     return parser
 

@@ -140,9 +140,41 @@ def replace_dir(src, dst):
         shutil.rmtree(old, ignore_errors=True)
 
 
+class NotOursError(ValueError):
+    """An existing path that aezoo did not write, which a writer refuses to replace."""
+
+
+def check_replaceable(target, owned=None, force=False, protect=(), what="aezoo folder"):
+    """Refuse to replace ``target`` unless it is absent, an empty folder, or one that
+    ``owned(target)`` recognises as aezoo's own (``force=True`` waives that last test).
+
+    A file is never replaced by a folder, and no folder holding a path of ``protect`` (the
+    inputs of the run that writes it) is ever replaced, forced or not. Raises NotOursError.
+    """
+    target = Path(target)
+    if not os.path.lexists(target):
+        return
+    if target.is_symlink() or not target.is_dir():
+        raise NotOursError(f"{target} is a file, not a folder: refusing to replace it; choose another path")
+    root = os.path.realpath(target)
+    for path in protect:
+        if path is not None and os.path.commonpath([root, os.path.realpath(path)]) == root:
+            raise NotOursError(f"refusing to replace {target}: it holds this run's input {path}; "
+                               "write the output to another folder")
+    entries = sorted(p.name for p in target.iterdir())
+    if not entries or force or (owned is not None and owned(target)):
+        return
+    shown = ", ".join(entries[:3]) + (f" and {len(entries) - 3} more" if len(entries) > 3 else "")
+    raise NotOursError(f"{target} exists and is not an {what} (it holds {shown}): refusing to replace it; "
+                       "choose a new or empty folder, or pass --force (force=True) to replace it")
+
+
 @contextlib.contextmanager
-def staged_dir(target):
+def staged_dir(target, owned=None, force=False, protect=(), what="aezoo folder"):
     """Build a folder beside ``target`` and swap it in whole: ``with staged_dir(out) as tmp:``.
+
+    An existing ``target`` is replaced only as ``check_replaceable`` allows (empty, or
+    ``owned`` by aezoo, or ``force``; never a file, never a folder holding a ``protect`` path).
 
     The body writes into ``tmp`` (a fresh hidden folder in the same parent, so the swap
     is a rename on one file system); on success every file is flushed, the folder gets
@@ -151,6 +183,7 @@ def staged_dir(target):
     untouched.
     """
     target = Path(target)
+    check_replaceable(target, owned, force, protect, what)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
     try:

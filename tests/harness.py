@@ -28,7 +28,11 @@ SMALL_CONFIGS = {
     "conv1d-ae": dict(input_shape=(8, 2), latent_dim=3, filters=(4, 6), kernel_size=3, dropout=0.1),
     "masked-ae": dict(input_shape=(8, 8, 1), patch_size=2, embed_dim=8, depth=1, num_heads=2, decoder_dim=8,
                       decoder_depth=1, decoder_heads=2, seed=1),
+    "tiny-ae": dict(latent_channels=4, midblock_norm=True),
 }
+
+# fully convolutional models take any size; the harness feeds them these
+DATA_SHAPES = {"tiny-ae": (16, 24, 3)}
 
 
 def small_data(shape, n=32, seed=0):
@@ -40,7 +44,7 @@ def run_architecture_test(name, tmp_path):
 
     config = SMALL_CONFIGS[name]
     model = aezoo.build(name, **config)
-    x = small_data(config["input_shape"])
+    x = small_data(DATA_SHAPES.get(name) or config["input_shape"])
 
     # a conditional model takes each example's label beside it, in every call
     conditional = hasattr(model, "num_classes")
@@ -51,8 +55,9 @@ def run_architecture_test(name, tmp_path):
     # output shape, and the shared API
     assert model.predict(x, verbose=0, **with_y).shape == x.shape
     codes = model.encode(x, **with_y)
-    latent_dim = config.get("latent_dim", config.get("embed_dim"))  # masked-ae: its pooled feature width
-    assert codes.shape == (len(x), *getattr(model, "latent_shape", (latent_dim,)))
+    # masked-ae: its pooled feature width; the latent-diffusion family: channels of the grid
+    latent_dim = config.get("latent_dim", config.get("embed_dim", config.get("latent_channels")))
+    assert codes.shape == (len(x), *model.code_shape(x.shape[1:]))
     # a masked autoencoder's code is pooled features; it decodes its token grid
     decodable = model.encode(x, tokens=True) if hasattr(model, "token_shape") else codes
     assert model.decode(decodable, **with_y).shape == x.shape

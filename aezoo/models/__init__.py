@@ -10,10 +10,11 @@ from aezoo.models.conditional import ConditionalVAE
 from aezoo.models.vq import VQVAE
 from aezoo.models.sequence import Conv1DAutoencoder, LSTMAutoencoder
 from aezoo.models.masked import MaskedAutoencoder
+from aezoo.models.tiny import TinyAutoencoder
 from aezoo.models.kl_vae import KLVAE
 
 __all__ = [
     "Autoencoder", "BetaVAE", "ConditionalVAE", "ContractiveAutoencoder", "Conv1DAutoencoder", "ConvAutoencoder", "ConvVAE",
-    "DenoisingAutoencoder", "DenseAutoencoder", "DenseVAE", "IWAE", "KLVAE", "LSTMAutoencoder", "LinearAutoencoder", "MaskedAutoencoder",
-    "SparseAutoencoder", "VQVAE", "VariationalAutoencoder",
+    "DenoisingAutoencoder", "DenseAutoencoder", "DenseVAE", "IWAE", "KLVAE", "LSTMAutoencoder", "LinearAutoencoder",
+    "MaskedAutoencoder", "SparseAutoencoder", "TinyAutoencoder", "VQVAE", "VariationalAutoencoder",
 ]

@@ -147,7 +147,7 @@ class Autoencoder(keras.Model):
         self._check_array(x, what, self.data_shape)
 
     def _check_array(self, x, what, expected_shape, data=True):
-        expected = "(batch, " + ", ".join(str(d) for d in expected_shape) + ")"
+        expected = "(batch, " + ", ".join("any" if d is None else str(d) for d in expected_shape) + ")"
         if x.dtype.kind not in "f":
             if not data:  # latent codes: any real numbers, no images
                 raise ValueError(f"{self.name}: {what} must be a float array of shape {expected} "
@@ -162,7 +162,7 @@ class Autoencoder(keras.Model):
                 f"{self.name}: {what} must be a float array of shape {expected} with values in "
                 f"[0, 1], got dtype {x.dtype}{hint}"
             )
-        if x.ndim != len(expected_shape) + 1 or tuple(x.shape[1:]) != tuple(expected_shape):
+        if x.ndim != len(expected_shape) + 1 or not shape_matches(x.shape[1:], expected_shape):
             raise ValueError(
                 f"{self.name}: {what} must have shape {expected}, got {tuple(x.shape)}"
                 + (" (a single example? add a batch axis: x[None])" if tuple(x.shape) == tuple(expected_shape) else "")
@@ -183,7 +183,7 @@ class Autoencoder(keras.Model):
         x = np.asarray(x)
         if x.dtype.kind == "f":
             x = x.astype("float32", copy=False)
-        if x.ndim == len(expected_shape) and tuple(x.shape) == expected_shape:
+        if x.ndim == len(expected_shape) and shape_matches(x.shape, expected_shape):
             x = x[None]
         self._check_array(x, what, expected_shape, data=what != "z")
         return x
@@ -208,6 +208,11 @@ class Autoencoder(keras.Model):
             chain = _RECONSTRUCTORS[self] = keras.Model(inputs, self.decoder(self._code(self.encoder(inputs))))
         return self._to_data_space(inference.run(chain, x, batch_size))
 
+    def code_shape(self, data_shape):
+        """The shape of one example's code for an input of ``data_shape`` (a vector here;
+        grids for VQ-VAEs and the latent-diffusion family)."""
+        return (self.latent_dim,)
+
     def _code(self, encoder_outputs):
         """The deterministic code among the encoder's outputs (VAEs: the mean)."""
         return encoder_outputs
@@ -219,16 +224,25 @@ class Autoencoder(keras.Model):
         ``(steps, *input_shape)`` or ``(batch, steps, *input_shape)``. ``method`` is
         ``"linear"`` or ``"slerp"`` (spherical, suited to Gaussian latents).
         """
-        single = np.asarray(x_a).shape == tuple(self.data_shape)
+        single = np.asarray(x_a).ndim == len(self.data_shape)
         z_a, z_b = self.encode(x_a), self.encode(x_b)
         if z_a.shape != z_b.shape:
-            raise ValueError(f"x_a and x_b must have the same batch size, got {z_a.shape[0]} and {z_b.shape[0]}")
-        path = interpolate_codes(z_a, z_b, steps, method)  # (batch, steps, latent)
-        out = self.decode(path.reshape(-1, self.latent_dim)).reshape(path.shape[:2] + tuple(self.data_shape))
+            raise ValueError(f"x_a and x_b must have the same shape, got codes {z_a.shape} and {z_b.shape}")
+        n, code_shape = len(z_a), z_a.shape[1:]  # a vector, or a grid for spatial latents
+        path = interpolate_codes(z_a.reshape(n, -1), z_b.reshape(n, -1), steps, method)  # (batch, steps, size)
+        out = self.decode(path.reshape(-1, *code_shape))
+        out = out.reshape(n, steps, *out.shape[1:])
         return out[0] if single else out
 
     def _to_data_space(self, decoded):
         return decoded
+
+
+def shape_matches(shape, expected):
+    """True when ``shape`` equals ``expected``, where a ``None`` in ``expected`` matches any size
+    (fully convolutional models take any height and width)."""
+    shape, expected = tuple(shape), tuple(expected)
+    return len(shape) == len(expected) and all(e is None or int(s) == int(e) for s, e in zip(shape, expected))
 
 
 def interpolate_codes(z_a, z_b, steps, method="linear"):

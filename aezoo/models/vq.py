@@ -205,6 +205,9 @@ class VQVAE(Autoencoder):
         quantised, codes = inference.run(self._chains()["encode"], self._as_batch(x), batch_size)
         return codes.astype("int32", copy=False) if indices else quantised
 
+    def code_shape(self, data_shape):
+        return tuple(self.latent_shape)
+
     def decode(self, z, batch_size=256):
         """Images for a grid of latents ``(n, *latent_shape)`` (float) or of code indices
         ``(n, H', W')`` (integers in ``[0, num_embeddings)``); a single grid may drop the

@@ -14,7 +14,7 @@ Example:
 
 from aezoo.presets.catalog import HF_ORG, PRESETS, PresetSpec, get_preset, list_presets
 from aezoo.presets.folder import (CARD_FILE, CONFIG_FILE, DEMO_FILE, FORMAT, FORMAT_VERSION, LATENT_PRIOR_FILE,
-                                  METADATA_FILE, WEIGHTS_FILE, ChecksumError, file_digest, git_sha, load_demo_inputs,
+                                  METADATA_FILE, WEIGHTS_FILE, ChecksumError, file_digest, git_sha, is_preset_folder, load_demo_inputs,
                                   tensorflow_version,
                                   load_preset_folder, read_metadata, save_preset, verify_preset, write_model_card)
 from aezoo.presets.card import model_card
@@ -27,5 +27,5 @@ __all__ = [
     "METADATA_FILE", "PRESETS", "WEIGHTS_FILE", "ChecksumError", "PresetNotFoundError", "PresetRow", "PresetSpec",
     "bundled_weights_dir", "file_digest", "get_preset", "git_sha", "list_presets", "load", "load_demo_inputs",
     "load_preset_folder", "markdown_table", "model_card", "preset_table", "pull", "push", "read_metadata", "resolve",
-    "save_preset", "sync", "tensorflow_version", "verify_preset", "write_model_card",
+    "is_preset_folder", "save_preset", "sync", "tensorflow_version", "verify_preset", "write_model_card",
 ]

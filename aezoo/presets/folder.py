@@ -59,7 +59,17 @@ class ChecksumError(ValueError):
 
 
 # ---------------------------------------------------------------------- write
-def save_preset(model, folder, *, preset, metadata=None, card_text=None, demo_inputs=None, overwrite=True):
+def is_preset_folder(folder):
+    """True when ``folder`` holds an aezoo preset by its own metadata.json (what a save may replace)."""
+    try:
+        meta = json.loads((Path(folder) / METADATA_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(meta, dict) and meta.get("format") == FORMAT
+
+
+def save_preset(model, folder, *, preset, metadata=None, card_text=None, demo_inputs=None, overwrite=True,
+                force=False, protect=()):
     """Write a complete preset folder atomically and return its path.
 
     Everything is written to a temporary folder beside ``folder`` and renamed into
@@ -76,13 +86,16 @@ def save_preset(model, folder, *, preset, metadata=None, card_text=None, demo_in
             ``description``. ``files`` is always computed here.
         card_text: the README.md text; by default ``model_card(metadata)``.
         demo_inputs: optional float array ``(n, *input_shape)`` saved as demo_inputs.npy.
-        overwrite: replace an existing preset folder (atomically).
+        overwrite: replace an existing preset folder (atomically). An existing folder
+            that is not an aezoo preset (by its metadata.json) is refused unless it is
+            empty or ``force=True``; a file, or a folder holding a ``protect`` path (the
+            run's inputs), is always refused (``aezoo.io.NotOursError``).
     """
     folder = Path(folder)
     if folder.exists() and not overwrite:
         raise FileExistsError(f"{folder} exists; pass overwrite=True to replace it")
     meta = _base_metadata(model, preset, metadata or {})
-    with staged_dir(folder) as tmp:
+    with staged_dir(folder, owned=is_preset_folder, force=force, protect=protect, what="aezoo preset") as tmp:
         config, copy = _inference_copy(model)
         _write_text(tmp / CONFIG_FILE, json.dumps(config, indent=2))
         copy.save_weights(tmp / WEIGHTS_FILE)
@@ -312,7 +325,7 @@ def rewrite_preset(folder, metadata=None, card_text=None):
     folder = Path(folder)
     meta = verify_preset(folder)
     meta.update(metadata or {})
-    with staged_dir(folder) as tmp:
+    with staged_dir(folder, owned=is_preset_folder, what="aezoo preset") as tmp:
         for path in folder.iterdir():
             if path.is_file() and path.name not in (CARD_FILE, METADATA_FILE):
                 shutil.copy2(path, tmp / path.name)

@@ -46,7 +46,16 @@ SIGNATURE = "serving_default"
 EXPORT_FILE = "export.json"
 
 
-def export(model_or_preset, out_dir, format="savedmodel", overwrite=True):
+def is_export_folder(folder):
+    """True when ``folder`` holds an aezoo export by its own export.json (what an export may replace)."""
+    try:
+        description = json.loads((Path(folder) / EXPORT_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(description, dict) and description.get("signature") == SIGNATURE and "files" in description
+
+
+def export(model_or_preset, out_dir, format="savedmodel", overwrite=True, force=False):
     """Write the encoder and the decoder of a model as two servable artefacts.
 
     Args:
@@ -54,7 +63,8 @@ def export(model_or_preset, out_dir, format="savedmodel", overwrite=True):
             name, ``"hf://org/repo"`` or a preset folder).
         out_dir: the folder to create (see the module docstring for its layout).
         format: ``"savedmodel"`` or ``"tflite"``.
-        overwrite: replace an existing ``out_dir`` (atomically); otherwise refuse.
+        overwrite: replace an existing ``out_dir`` (atomically); otherwise refuse. Only an
+            empty folder or an earlier aezoo export is replaced, unless ``force=True``.
 
     Returns:
         ``out_dir`` as a ``Path``.
@@ -80,7 +90,7 @@ def export(model_or_preset, out_dir, format="savedmodel", overwrite=True):
         raise FileExistsError(f"{out_dir} exists; pass overwrite=True to replace it")
     from aezoo.io import staged_dir
 
-    with staged_dir(out_dir) as tmp:
+    with staged_dir(out_dir, owned=is_export_folder, force=force, what="aezoo export") as tmp:
         with tempfile.TemporaryDirectory(prefix="aezoo-export-") as scratch:
             where = tmp if fmt == "savedmodel" else Path(scratch)
             for part, fn, spec in _endpoints(model):

@@ -20,9 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
+from aezoo.io import check_replaceable
+
 
 def finetune(preset_or_model, data, *, epochs=5, batch_size=32, learning_rate=1e-4, freeze_encoder=False,
-             out_dir=None, seed=0, validation_fraction=0.0, max_examples=None, verbose=0):
+             out_dir=None, seed=0, validation_fraction=0.0, max_examples=None, verbose=0, force=False):
     """Fine-tune a preset (or a model) on ``data``; return ``(model, report)``.
 
     Args:
@@ -39,6 +41,9 @@ def finetune(preset_or_model, data, *, epochs=5, batch_size=32, learning_rate=1e
         validation_fraction: hold out this fraction of ``data`` and report its MSE too.
         max_examples: use only the first ``max_examples`` examples.
         verbose: passed to ``fit``.
+        force: let ``out_dir`` replace an existing folder that is not an aezoo preset.
+            Checked before any training: a folder aezoo did not write, a file, or a folder
+            holding ``data`` is refused in one line (``aezoo.io.NotOursError``).
 
     Returns:
         ``(model, report)``: the fine-tuned model and a dict with ``parent``, ``dataset``,
@@ -57,6 +62,9 @@ def finetune(preset_or_model, data, *, epochs=5, batch_size=32, learning_rate=1e
             raise ValueError(f"{name} must be a positive int, got {value!r}")
     if not learning_rate > 0:
         raise ValueError(f"learning_rate must be positive, got {learning_rate!r}")
+    protect = (data,) if isinstance(data, (str, os.PathLike)) and os.path.exists(data) else ()
+    if out_dir is not None:  # refuse before spending the training, not after
+        check_replaceable(out_dir, presets.is_preset_folder, force, protect, what="aezoo preset")
     if isinstance(preset_or_model, (str, os.PathLike)):
         model = aezoo.load(preset_or_model, compile=False)
     else:
@@ -105,7 +113,7 @@ def finetune(preset_or_model, data, *, epochs=5, batch_size=32, learning_rate=1e
         report["val_mse_before"], report["val_mse_after"] = val_before, reconstruction_mse(model, x_val)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate))  # again: all weights trainable
     if out_dir is not None:
-        folder = save_finetuned(model, out_dir, report, parent_meta, data)
+        folder = save_finetuned(model, out_dir, report, parent_meta, data, force=force, protect=protect)
         report["out_dir"] = str(folder)
         model.preset_metadata = presets.read_metadata(folder)  # e.g. aezoo.export carries the new card's terms
     return model, report
@@ -208,7 +216,7 @@ def conform_images(x, input_shape):
 
 
 # ------------------------------------------------------------------ save
-def save_finetuned(model, out_dir, report, parent_meta, data=None):
+def save_finetuned(model, out_dir, report, parent_meta, data=None, force=False, protect=()):
     """Write ``model`` as a preset folder naming its parent; return the folder."""
     import keras
 
@@ -255,7 +263,7 @@ def save_finetuned(model, out_dir, report, parent_meta, data=None):
                  "input_shape": list(model.data_shape), "latent_dim": model.latent_dim,
                  "parameters": int(model.count_params()), "aezoo_version": aezoo.__version__,
                  "keras_version": keras.__version__, "tensorflow_version": presets.tensorflow_version()}
-    return presets.save_preset(model, out_dir, preset=out_dir.name, metadata=meta,
+    return presets.save_preset(model, out_dir, preset=out_dir.name, metadata=meta, force=force, protect=protect,
                               card_text=finetune_card(card_meta, parent_meta, parent_terms))
 
 
