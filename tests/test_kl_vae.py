@@ -258,6 +258,8 @@ def test_fit_tunes_the_decoder_with_the_encoder_frozen():
     assert np.all(np.isfinite(history.history["loss"]))
     assert all(np.array_equal(b, np.array(w)) for b, w in zip(encoder_before, model.encoder.weights))
     assert any(not np.array_equal(b, np.array(w)) for b, w in zip(decoder_before, model.decoder.weights))
+    unfrozen = aezoo.build("kl-vae", freeze_encoder=False, **TINY)
+    assert len(unfrozen.trainable_weights) == len(unfrozen.weights) > len(model.trainable_weights)
 
 
 def test_bad_sizes_and_channels_are_refused_in_one_line():

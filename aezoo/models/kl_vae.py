@@ -25,7 +25,8 @@ class KLVAE(SpatialAutoencoder):
 
     Training (``fit``) fine-tunes the decoder only, with the encoder frozen, as
     ``sd-vae-ft-mse`` was made: the latents a diffusion model was trained on stay valid.
-    The training graph decodes the posterior mean with a pixel MSE on [0, 1] images.
+    The training graph decodes the posterior mean with a pixel MSE on [0, 1] images
+    (no KL term: with a frozen encoder it is a constant).
 
     Args (diffusers' ``AutoencoderKL`` names and meanings):
         in_channels, out_channels: image channels (equal: it is an autoencoder).
@@ -37,6 +38,7 @@ class KLVAE(SpatialAutoencoder):
         mid_block_add_attention: the self-attention in both mid blocks.
         scaling_factor, shift_factor: diffusion latents are ``(z - shift_factor) * scaling_factor``.
         sample_size: the image size the checkpoint was trained at (informational, as in diffusers).
+        freeze_encoder: train only the decoder in ``fit`` (default True, as for ``tiny-ae``).
 
     Example:
         >>> model = aezoo.build("kl-vae", block_out_channels=(32, 64), norm_num_groups=8)
@@ -44,12 +46,12 @@ class KLVAE(SpatialAutoencoder):
 
     config_keys = ("in_channels", "out_channels", "block_out_channels", "layers_per_block", "latent_channels",
                    "norm_num_groups", "use_quant_conv", "use_post_quant_conv", "mid_block_add_attention",
-                   "scaling_factor", "shift_factor", "sample_size", "reconstruction_loss")
+                   "scaling_factor", "shift_factor", "sample_size", "freeze_encoder", "reconstruction_loss")
 
     def __init__(self, in_channels=3, out_channels=3, block_out_channels=(64,), layers_per_block=1,
                  latent_channels=4, norm_num_groups=32, use_quant_conv=True, use_post_quant_conv=True,
                  mid_block_add_attention=True, scaling_factor=0.18215, shift_factor=None, sample_size=32,
-                 **kwargs):
+                 freeze_encoder=True, **kwargs):
         name = kwargs.pop("name", "kl_vae")
         block_out_channels = _check_config(in_channels, out_channels, block_out_channels, layers_per_block,
                                            latent_channels, norm_num_groups)
@@ -61,7 +63,7 @@ class KLVAE(SpatialAutoencoder):
                              bool(use_quant_conv), bool(mid_block_add_attention))
         decoder = kl_decoder(int(out_channels), block_out_channels, layers_per_block, latent_channels,
                              norm_num_groups, bool(use_post_quant_conv), bool(mid_block_add_attention))
-        encoder.trainable = False  # fit() fine-tunes the decoder: the latent space stays the checkpoint's
+        encoder.trainable = not freeze_encoder  # by default the latent space stays the checkpoint's
 
         # === Functional model ===
         inputs = keras.Input((None, None, in_channels), name="inputs")
@@ -77,7 +79,7 @@ class KLVAE(SpatialAutoencoder):
         self.mid_block_add_attention = bool(mid_block_add_attention)
         self.scaling_factor = float(scaling_factor)
         self.shift_factor = 0.0 if shift_factor is None else float(shift_factor)
-        self.sample_size = int(sample_size)
+        self.sample_size, self.freeze_encoder = int(sample_size), bool(freeze_encoder)
         self.data_shape = (None, None, in_channels)
         self.downsampling_factor = 2 ** (len(block_out_channels) - 1)
 
