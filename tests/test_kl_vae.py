@@ -39,9 +39,10 @@ CONFIGS = {
     # SD3/FLUX.1-like: 16 channels, no quant convs, a shift factor, three levels
     "flux-like": dict(block_out_channels=(8, 8, 16), layers_per_block=2, latent_channels=16, norm_num_groups=4,
                       use_quant_conv=False, use_post_quant_conv=False, scaling_factor=0.3611, shift_factor=0.1159),
-    # no mid-block attention, one quant conv only
+    # no mid-block attention, one quant conv only, per-channel latent statistics (as Playground v2.5's)
     "no-attention": dict(block_out_channels=(8, 16), layers_per_block=1, latent_channels=4, norm_num_groups=2,
-                         use_post_quant_conv=False, mid_block_add_attention=False),
+                         use_post_quant_conv=False, mid_block_add_attention=False,
+                         latents_mean=(0.1, -0.2, 0.3, 0.0), latents_std=(0.5, 1.0, 2.0, 1.5)),
 }
 
 
@@ -98,6 +99,14 @@ def test_diffusers_folder_matches_the_original(name, tmp_path):
     assert_matches(model, vae, images())
     assert model.scaling_factor == pytest.approx(vae.config.scaling_factor)
     assert model.shift_factor == pytest.approx(vae.config.shift_factor or 0.0)
+    # the diffusion latents as diffusers' pipelines make them (SD3/FLUX: shift; SDXL: per-channel mean and std)
+    z, c = reference_outputs(vae, images())[0], vae.config
+    if c.latents_mean is not None:
+        expected = (z - np.float32(c.latents_mean)) * c.scaling_factor / np.float32(c.latents_std)
+    else:
+        expected = (z - (c.shift_factor or 0.0)) * c.scaling_factor
+    np.testing.assert_allclose(model.to_diffusion_latents(model.encode(images())), expected, atol=ATOL, rtol=0)
+    np.testing.assert_allclose(model.from_diffusion_latents(expected), z, atol=ATOL, rtol=0)
     assert model.encode(images()).shape == (2, 16 // model.downsampling_factor, 24 // model.downsampling_factor,
                                             vae.config.latent_channels)
 
@@ -271,6 +280,8 @@ def test_bad_sizes_and_channels_are_refused_in_one_line():
         (lambda: aezoo.build("kl-vae", block_out_channels=(8, 12), norm_num_groups=8), "divide by norm_num_groups=8"),
         (lambda: aezoo.build("kl-vae", out_channels=1), "must equal in_channels"),
         (lambda: aezoo.build("kl-vae", block_out_channels=()), "non-empty tuple"),
+        (lambda: aezoo.build("kl-vae", latents_mean=[0.0] * 4), "go together"),
+        (lambda: aezoo.build("kl-vae", latents_mean=[0.0] * 3, latents_std=[1.0] * 3), "need 4 values each"),
     ]
     for call, expected in cases:
         with pytest.raises(ValueError, match=expected) as info:

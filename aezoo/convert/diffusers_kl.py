@@ -23,7 +23,7 @@ from aezoo.models.kl_blocks import keras_name
 #: config.json keys that change the network or its latents, as KLVAE takes them
 CONFIG_KEYS = ("in_channels", "out_channels", "block_out_channels", "layers_per_block", "latent_channels",
                "norm_num_groups", "use_quant_conv", "use_post_quant_conv", "mid_block_add_attention",
-               "scaling_factor", "shift_factor", "sample_size")
+               "scaling_factor", "shift_factor", "latents_mean", "latents_std", "sample_size")
 WEIGHT_FILES = ("diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.bin")
 LDM_PREFIX = "first_stage_model."
 
@@ -33,6 +33,16 @@ def kl_vae_from_diffusers_config(config, source="config.json"):
     """An untrained ``KLVAE`` with the architecture a diffusers ``AutoencoderKL`` ``config.json`` describes."""
     from aezoo.models.kl_vae import KLVAE
 
+    arguments = kl_vae_arguments(config, source)
+    try:
+        return KLVAE(**arguments)
+    except ValueError as e:  # the constructor's one-line refusal, said of the file
+        raise ConversionError(f"{source}: {e}") from None
+
+
+def kl_vae_arguments(config, source="config.json"):
+    """``KLVAE``'s arguments from a diffusers config dict; a one-line ConversionError for another model class
+    or block type (cheap: builds nothing)."""
     if not isinstance(config, dict):
         raise ConversionError(f"{source}: expected a JSON object (a diffusers config), got {type(config).__name__}")
     class_name = config.get("_class_name", "AutoencoderKL")
@@ -49,10 +59,7 @@ def kl_vae_from_diffusers_config(config, source="config.json"):
     kwargs = {key: config[key] for key in CONFIG_KEYS if key in config}
     if isinstance(kwargs.get("sample_size"), (list, tuple)):
         kwargs["sample_size"] = int(kwargs["sample_size"][0])
-    try:
-        return KLVAE(**kwargs)
-    except ValueError as e:
-        raise ConversionError(f"{source}: {e}") from None
+    return kwargs
 
 
 def read_config(path):
@@ -230,17 +237,23 @@ def config_from_ldm_tensors(tensors, source, norm_num_groups=32, scaling_factor=
 
 
 # ------------------------------------------------------------------ entry points
+def kl_vae_from_diffusers(config, tensors, source="AutoencoderKL"):
+    """A ``kl-vae`` from a diffusers ``AutoencoderKL`` config.json dict and its tensors (today's or legacy names)."""
+    model = kl_vae_from_diffusers_config(config, source=source)
+    return fill_kl_vae(model, rename_legacy_attention(tensors), source=source)
+
+
 def convert_diffusers_folder(folder):
     """A converted ``KLVAE`` from a diffusers ``AutoencoderKL`` folder (``config.json`` + weights)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise ConversionError(f"{folder}: no such folder (expected a diffusers folder with config.json)")
-    model = kl_vae_from_diffusers_config(read_config(folder / "config.json"), source=str(folder / "config.json"))
+    config = read_config(folder / "config.json")
+    kl_vae_arguments(config, source=str(folder / "config.json"))  # another model class fails before any reading
     weights = next((folder / name for name in WEIGHT_FILES if (folder / name).is_file()), None)
     if weights is None:
         raise ConversionError(f"{folder}: holds no {' or '.join(WEIGHT_FILES)}")
-    tensors = rename_legacy_attention(read_tensors(weights))
-    return fill_kl_vae(model, tensors, source=str(weights))
+    return kl_vae_from_diffusers(config, read_tensors(weights), source=str(weights))
 
 
 def convert_single_file(path, norm_num_groups=32, scaling_factor=0.18215, shift_factor=None):

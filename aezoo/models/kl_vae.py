@@ -37,6 +37,9 @@ class KLVAE(SpatialAutoencoder):
         use_quant_conv, use_post_quant_conv: the 1x1 convs around the latents (SD3 and FLUX.1 have none).
         mid_block_add_attention: the self-attention in both mid blocks.
         scaling_factor, shift_factor: diffusion latents are ``(z - shift_factor) * scaling_factor``.
+        latents_mean, latents_std: per-channel statistics some checkpoints (Playground v2.5) give instead of
+            a shift: diffusion latents are then ``(z - mean) * scaling_factor / std``, as diffusers' SDXL
+            pipeline computes them.
         sample_size: the image size the checkpoint was trained at (informational, as in diffusers).
         freeze_encoder: train only the decoder in ``fit`` (default True, as for ``tiny-ae``).
 
@@ -46,16 +49,18 @@ class KLVAE(SpatialAutoencoder):
 
     config_keys = ("in_channels", "out_channels", "block_out_channels", "layers_per_block", "latent_channels",
                    "norm_num_groups", "use_quant_conv", "use_post_quant_conv", "mid_block_add_attention",
-                   "scaling_factor", "shift_factor", "sample_size", "freeze_encoder", "reconstruction_loss")
+                   "scaling_factor", "shift_factor", "latents_mean", "latents_std", "sample_size", "freeze_encoder",
+                   "reconstruction_loss")
 
     def __init__(self, in_channels=3, out_channels=3, block_out_channels=(64,), layers_per_block=1,
                  latent_channels=4, norm_num_groups=32, use_quant_conv=True, use_post_quant_conv=True,
-                 mid_block_add_attention=True, scaling_factor=0.18215, shift_factor=None, sample_size=32,
-                 freeze_encoder=True, **kwargs):
+                 mid_block_add_attention=True, scaling_factor=0.18215, shift_factor=None, latents_mean=None,
+                 latents_std=None, sample_size=32, freeze_encoder=True, **kwargs):
         name = kwargs.pop("name", "kl_vae")
         block_out_channels = _check_config(in_channels, out_channels, block_out_channels, layers_per_block,
                                            latent_channels, norm_num_groups)
         layers_per_block, latent_channels = int(layers_per_block), int(latent_channels)
+        latents_mean, latents_std = _check_latent_stats(latents_mean, latents_std, latent_channels)
         norm_num_groups, in_channels = int(norm_num_groups), int(in_channels)
 
         # === Layers ===
@@ -79,6 +84,7 @@ class KLVAE(SpatialAutoencoder):
         self.mid_block_add_attention = bool(mid_block_add_attention)
         self.scaling_factor = float(scaling_factor)
         self.shift_factor = 0.0 if shift_factor is None else float(shift_factor)
+        self.latents_mean, self.latents_std = latents_mean, latents_std
         self.sample_size, self.freeze_encoder = int(sample_size), bool(freeze_encoder)
         self.data_shape = (None, None, in_channels)
         self.downsampling_factor = 2 ** (len(block_out_channels) - 1)
@@ -106,6 +112,35 @@ class KLVAE(SpatialAutoencoder):
 
     def _code(self, encoder_outputs):
         return encoder_outputs[0]
+
+    def to_diffusion_latents(self, z):
+        """Raw latents -> a diffusion model's: ``(z - shift) * scale``, or per channel ``(z - mean) * scale / std``."""
+        if self.latents_mean is None:
+            return super().to_diffusion_latents(z)
+        mean, std = np.float32(self.latents_mean), np.float32(self.latents_std)
+        return (np.asarray(z, "float32") - mean) * np.float32(self.scaling_factor) / std
+
+    def from_diffusion_latents(self, latents):
+        """A diffusion model's latents -> raw latents for ``decode`` (the inverse of ``to_diffusion_latents``)."""
+        if self.latents_mean is None:
+            return super().from_diffusion_latents(latents)
+        mean, std = np.float32(self.latents_mean), np.float32(self.latents_std)
+        return np.asarray(latents, "float32") * std / np.float32(self.scaling_factor) + mean
+
+
+def _check_latent_stats(mean, std, channels):
+    """Both per-channel lists (of ``channels`` floats) or neither, as diffusers uses them."""
+    if mean is None and std is None:
+        return None, None
+    if mean is None or std is None:
+        raise ValueError("kl-vae: latents_mean and latents_std go together; got only one of them")
+    mean, std = [float(v) for v in mean], [float(v) for v in std]
+    if len(mean) != channels or len(std) != channels:
+        raise ValueError(f"kl-vae: latents_mean and latents_std need {channels} values each (one per latent "
+                         f"channel), got {len(mean)} and {len(std)}")
+    if min(std) <= 0:
+        raise ValueError(f"kl-vae: latents_std must be positive, got {min(std)}")
+    return mean, std
 
 
 def _check_config(in_channels, out_channels, block_out_channels, layers_per_block, latent_channels,
