@@ -7,5 +7,6 @@ source tensor was used exactly once and every Keras weight filled.
 """
 
 from aezoo.convert.ledger import ConversionError, Ledger
+from aezoo.convert.sources import convert_folder, layout, register_diffusers_converter
 
-__all__ = ["ConversionError", "Ledger"]
+__all__ = ["ConversionError", "Ledger", "convert_folder", "layout", "register_diffusers_converter"]

@@ -170,6 +170,10 @@ def measure_preset(model, examples=None, probe_train=None):
     """``measure`` with everything taken from a loaded preset's metadata (``aezoo eval``);
     ``probe_train`` overrides the protocol's training examples for PCA and probes."""
     meta = getattr(model, "preset_metadata", None) or {}
+    if meta.get("converted_from"):  # trained elsewhere: measured on real photos, not an aezoo dataset
+        from aezoo.evaluation.photo_metrics import photo_metrics, photo_protocol
+
+        return photo_metrics(model), photo_protocol()
     dataset = meta.get("dataset")
     if not dataset:
         raise ValueError(f"{model.name}: the preset's metadata names no dataset to evaluate on")

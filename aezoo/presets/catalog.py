@@ -53,6 +53,10 @@ class PresetSpec:
             applications pin ``WEIGHTS_HASHES``.
         revision: the Hub commit holding these weights, when they have been pushed;
             ``aezoo.load(name)`` downloads that commit, never a moving branch.
+        converted_from: for weights trained elsewhere, their source (``github:owner/repo@commit``
+            or ``hf://org/repo@revision``); such a preset is made by its conversion script
+            (``recipes/converted/<name>.py``), measured on real photos (``aezoo.data.photos``)
+            and trains with no aezoo dataset. Empty for presets aezoo trains.
     """
 
     name: str
@@ -67,11 +71,13 @@ class PresetSpec:
     hf_repo: str = ""
     manifest_sha256: str | None = None
     revision: str | None = None
+    converted_from: str = ""
 
     def __post_init__(self):
         object.__setattr__(self, "config", MappingProxyType(dict(self.config)))
         object.__setattr__(self, "image_shape", tuple(self.image_shape))
-        object.__setattr__(self, "recipe", self.recipe or f"recipes/{self.name.replace('-', '_')}.py")
+        folder = "recipes/converted" if self.converted_from else "recipes"
+        object.__setattr__(self, "recipe", self.recipe or f"{folder}/{self.name.replace('-', '_')}.py")
         object.__setattr__(self, "hf_repo", self.hf_repo or f"{HF_ORG}/{self.name}")
 
     def model_config(self):
@@ -80,9 +86,10 @@ class PresetSpec:
 
     def metadata(self):
         """The preset's fields for ``saving.save_preset(..., metadata=...)`` and its card."""
-        return {"preset": self.name, "dataset": self.dataset, "description": self.description,
+        meta = {"preset": self.name, "dataset": self.dataset, "description": self.description,
                 "recipe": self.recipe, "license": self.license, "hf_repo": self.hf_repo,
                 "headline_metric": self.headline_metric}
+        return {**meta, "converted_from": self.converted_from} if self.converted_from else meta
 
     def build(self):
         """An untrained, compiled model of this preset's architecture and config."""
@@ -184,8 +191,17 @@ PRESETS = {
         PresetSpec("gru-ae-vowels", "lstm-ae", {"latent_dim": 16, "units": (64,), "cell": "gru", "masking": True},
                    **_ON_VOWELS, headline_metric="linear_probe_accuracy",
                    description="GRU autoencoder on variable-length 12-channel JapaneseVowels utterances (masking)."),
+        # Converted from published checkpoints: named as their authors name them, made by
+        # recipes/converted/<name>.py, proven equal to the original in tests/test_converted.py
+        PresetSpec("taef2", "tiny-ae", {"latent_channels": 32, "midblock_norm": True, "freeze_encoder": True},
+                   license="mit", headline_metric="psnr_512", converted_from="github:madebyollin/taesd@5cccb12",
+                   description="TAEF2 (Ollin Boer Bohan): the tiny autoencoder for FLUX.2's 32-channel latents, "
+                               "converted from the original PyTorch weights."),
     )
 }
+
+#: presets aezoo trains with a recipe (the others are converted from published checkpoints)
+TRAINED = tuple(name for name, spec in PRESETS.items() if not spec.converted_from)
 
 #: where the pins live: ``{preset: {"manifest_sha256": ..., "revision": ...}}``, written by
 #: ``python -m aezoo.presets.pins --update`` after a recipe writes new weights

@@ -33,6 +33,7 @@ import keras
 
 import aezoo.models  # noqa: F401  (registers the architectures deserialisation needs)
 from aezoo.io import file_digest, staged_dir
+from aezoo.models.base import shape_matches
 from aezoo.presets.card import model_card
 from aezoo.presets.catalog import PRESETS
 
@@ -69,7 +70,7 @@ def is_preset_folder(folder):
 
 
 def save_preset(model, folder, *, preset, metadata=None, card_text=None, demo_inputs=None, overwrite=True,
-                force=False, protect=()):
+                force=False, protect=(), extra_files=None):
     """Write a complete preset folder atomically and return its path.
 
     Everything is written to a temporary folder beside ``folder`` and renamed into
@@ -84,7 +85,9 @@ def save_preset(model, folder, *, preset, metadata=None, card_text=None, demo_in
         metadata: extra fields for metadata.json, e.g. ``recipe``, ``recipe_git_sha``,
             ``dataset``, ``split``, ``metrics`` (name -> value), ``protocol``, ``license``,
             ``description``. ``files`` is always computed here.
-        card_text: the README.md text; by default ``model_card(metadata)``.
+        card_text: the README.md text, or a function of the complete metadata that returns
+            it; by default ``model_card(metadata)``.
+        extra_files: ``{name: path}`` copied into the folder and its manifest (a licence text).
         demo_inputs: optional float array ``(n, *input_shape)`` saved as demo_inputs.npy.
         overwrite: replace an existing preset folder (atomically). An existing folder
             that is not an aezoo preset (by its metadata.json) is refused unless it is
@@ -106,7 +109,10 @@ def save_preset(model, folder, *, preset, metadata=None, card_text=None, demo_in
                 raise ValueError(f"{model.name}: its latent prior is {model.latent_prior.latent_dim}-d, its codes "
                                  f"{model.latent_dim}-d: refit it with model.fit_latent_prior(x)")
             model.latent_prior.save(tmp / LATENT_PRIOR_FILE)
-        _write_text(tmp / CARD_FILE, model_card(meta) if card_text is None else card_text)
+        for name, path in (extra_files or {}).items():
+            shutil.copyfile(path, tmp / name)
+        card = model_card if card_text is None else card_text if callable(card_text) else lambda _: card_text
+        _write_text(tmp / CARD_FILE, card(meta))
         meta["files"] = {p.name: file_digest(p) for p in sorted(tmp.iterdir())}
         _write_text(tmp / METADATA_FILE, json.dumps(meta, indent=2))
     return folder
@@ -130,7 +136,7 @@ def _inference_copy(model):
 def _check_demo_inputs(model, x):
     x = np.asarray(x)
     shape = tuple(getattr(model, "data_shape", x.shape[1:]))
-    if x.dtype.kind != "f" or x.ndim != len(shape) + 1 or tuple(x.shape[1:]) != shape:
+    if x.dtype.kind != "f" or x.ndim != len(shape) + 1 or not shape_matches(x.shape[1:], shape):
         raise ValueError(f"demo_inputs must be a float array of shape (n, {', '.join(map(str, shape))}), "
                          f"got {x.dtype} {x.shape}")
     return x.astype("float32")

@@ -17,6 +17,10 @@ def reference_inputs(name, model):
     demo = presets.load_demo_inputs(presets.bundled_weights_dir() / name)
     if demo is not None and len(demo):
         return np.asarray(demo[:4], "float32")
+    if None in tuple(model.data_shape):  # any image size (the latent-diffusion family): real photos
+        from aezoo.data.photos import photos
+
+        return photos(128)
     return np.random.default_rng(0).uniform(0, 1, (4, *model.data_shape)).astype("float32")
 
 
