@@ -163,8 +163,8 @@ def to_ldm(diffusers_state, levels):
 
 
 @needs_reference
-@pytest.mark.parametrize("prefixed", [True, False], ids=["whole-pipeline", "vae-only"])
-def test_single_file_checkpoint(prefixed, tmp_path):
+@pytest.mark.parametrize("prefix", ["first_stage_model.", "vae.", ""], ids=["whole-pipeline", "vae-prefix", "vae-only"])
+def test_single_file_checkpoint(prefix, tmp_path):
     from diffusers.loaders.single_file_utils import convert_ldm_vae_checkpoint
     from safetensors.numpy import save_file
 
@@ -176,8 +176,8 @@ def test_single_file_checkpoint(prefixed, tmp_path):
     assert set(back) == set(original)
     for k, v in back.items():
         np.testing.assert_array_equal(v.numpy(), original[k])
-    if prefixed:
-        ldm = {f"first_stage_model.{k}": v for k, v in ldm.items()}
+    if prefix:
+        ldm = {f"{prefix}{k}": v for k, v in ldm.items()}
         ldm["model.diffusion_model.input_blocks.0.0.weight"] = np.zeros((4, 4, 3, 3), "float32")  # the UNet's
     else:
         ldm["loss.discriminator.main.0.weight"] = np.zeros((8, 3, 4, 4), "float32")  # a training-only tensor
@@ -263,7 +263,7 @@ def test_fit_tunes_the_decoder_with_the_encoder_frozen():
     x = images(n=4, h=16, w=16)
     encoder_before = [np.array(w) for w in model.encoder.weights]
     decoder_before = [np.array(w) for w in model.decoder.weights]
-    history = model.fit(x, epochs=2, batch_size=2, verbose=0)
+    history = model.fit(x, epochs=1, batch_size=4, verbose=0)
     assert np.all(np.isfinite(history.history["loss"]))
     assert all(np.array_equal(b, np.array(w)) for b, w in zip(encoder_before, model.encoder.weights))
     assert any(not np.array_equal(b, np.array(w)) for b, w in zip(decoder_before, model.decoder.weights))
@@ -287,3 +287,15 @@ def test_bad_sizes_and_channels_are_refused_in_one_line():
         with pytest.raises(ValueError, match=expected) as info:
             call()
         assert "\n" not in str(info.value)
+
+
+def test_single_file_without_one_vae_is_refused_in_one_line(tmp_path):
+    save_file = pytest.importorskip("safetensors.numpy", reason="safetensors writes the fixture").save_file
+    w = np.zeros((8, 3, 3, 3), "float32")
+    save_file({"model.diffusion_model.input_blocks.0.0.weight": w}, str(tmp_path / "unet.safetensors"))
+    with pytest.raises(ConversionError, match="no VAE tensors .* UNet or text-encoder checkpoint"):
+        convert_single_file(tmp_path / "unet.safetensors")
+    save_file({"first_stage_model.encoder.conv_in.weight": w, "vae.encoder.conv_in.weight": w},
+              str(tmp_path / "two.safetensors"))
+    with pytest.raises(ConversionError, match="holds two VAEs"):
+        convert_single_file(tmp_path / "two.safetensors")

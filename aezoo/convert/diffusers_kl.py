@@ -25,7 +25,8 @@ CONFIG_KEYS = ("in_channels", "out_channels", "block_out_channels", "layers_per_
                "norm_num_groups", "use_quant_conv", "use_post_quant_conv", "mid_block_add_attention",
                "scaling_factor", "shift_factor", "latents_mean", "latents_std", "sample_size")
 WEIGHT_FILES = ("diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.bin")
-LDM_PREFIX = "first_stage_model."
+#: where whole-pipeline single files keep the VAE's tensors (SD 1.x/2.x/XL/3: the first; some all-in-one files: the second)
+LDM_PREFIXES = ("first_stage_model.", "vae.")
 
 
 # ------------------------------------------------------------------------ config
@@ -166,7 +167,9 @@ def ldm_to_diffusers(tensors):
             level = int(level) if direction == "down" else last_up - int(level)
             blocks = f"{part}.{direction}_blocks.{level}"
             if kind == "block":
-                index, leaf, suffix = rest.split(".", 2) if rest.count(".") >= 2 else (rest, "", "")
+                if rest.count(".") < 2:
+                    return name  # not a resnet tensor: reported unused under its own name
+                index, leaf, suffix = rest.split(".", 2)
                 return f"{blocks}.resnets.{index}.{_LDM_RESNET.get(leaf, leaf)}.{suffix}"
             return f"{blocks}.{_LDM_SAMPLERS[kind]}.0.{rest}"
         m = re.match(r"^(encoder|decoder)\.mid\.(block_1|block_2|attn_1)\.([a-z_0-9]+)\.(.*)$", name)
@@ -195,15 +198,21 @@ def _renamed(tensors, rename, layout):
 
 
 def select_vae_tensors(tensors, source):
-    """A single-file checkpoint's VAE tensors with the prefix removed: the ``first_stage_model.`` part of a whole
-    Stable Diffusion checkpoint (its UNet and text encoder are not this model's), or a VAE-only file's tensors
-    less the ``loss.`` ones (the discriminator and LPIPS weights of training, not part of the autoencoder)."""
-    if any(name.startswith(LDM_PREFIX) for name in tensors):
-        return {name[len(LDM_PREFIX):]: t for name, t in tensors.items() if name.startswith(LDM_PREFIX)}
+    """A single-file checkpoint's VAE tensors with the prefix removed: the ``first_stage_model.`` (or ``vae.``) part
+    of a whole Stable Diffusion checkpoint (its UNet and text encoder are not this model's), or a VAE-only file's
+    tensors less the ``loss.`` ones (the discriminator and LPIPS weights of training, not part of the autoencoder)."""
+    prefixes = [p for p in LDM_PREFIXES if any(name.startswith(p + "encoder.") for name in tensors)]
+    if len(prefixes) > 1:
+        raise ConversionError(f"{source}: holds two VAEs ({' and '.join(p + '*' for p in prefixes)}); "
+                              "extract the one to convert")
+    if prefixes:
+        p = prefixes[0]
+        return {name[len(p):]: t for name, t in tensors.items() if name.startswith(p)}
     vae = {name: t for name, t in tensors.items() if not name.startswith("loss.")}
     if not any(name.startswith("encoder.") for name in vae):
-        raise ConversionError(f"{source}: no VAE tensors (expected names starting with {LDM_PREFIX!r} "
-                              "or 'encoder.'); is this a UNet or text-encoder checkpoint?")
+        raise ConversionError(f"{source}: no VAE tensors (expected names starting with "
+                              f"{', '.join(repr(p) for p in LDM_PREFIXES)} or 'encoder.'); "
+                              "is this a UNet or text-encoder checkpoint?")
     return vae
 
 
