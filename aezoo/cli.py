@@ -63,6 +63,10 @@ def _cmd_demo(args):
         from aezoo.uses.finetune import load_inputs
 
         inputs, _ = load_inputs(args.input, model.data_shape, _mask_value(model))
+    if inputs is None and model.latent_kind == "spatial":  # any size: a real photo (aezoo.data.photos)
+        from aezoo.data.photos import photo
+
+        inputs = photo("grace_hopper", 256)[None]
     if inputs is None:
         if not hasattr(model, "sample"):
             raise ValueError(f"{args.preset} has no demo inputs and cannot sample; use 'aezoo eval' instead")
@@ -231,6 +235,25 @@ def _cmd_finetune(args):
     return 0
 
 
+def _cmd_convert(args):
+    """A checkpoint of another library (diffusers folder, TAESD .pth, hf://...) as a preset folder."""
+    import shutil
+
+    from aezoo import presets
+
+    folder, _ = presets.resolve(args.source)  # converted once into aezoo's cache, verified
+    meta = presets.verify_preset(folder)
+    if not meta.get("converted_from"):
+        raise ValueError(f"{args.source} is already an aezoo preset; copy its folder instead of converting it")
+    from aezoo.io import staged_dir
+
+    with staged_dir(args.output, owned=presets.is_preset_folder, force=args.force, what="aezoo preset") as tmp:
+        for path in folder.iterdir():
+            shutil.copy2(path, tmp / path.name)
+    print(f"wrote {args.output} ({meta['architecture']}, converted from {meta['converted_from']})")
+    return 0
+
+
 def _cmd_export(args):
     from aezoo.uses.export import export
 
@@ -338,6 +361,13 @@ def build_parser():
                    help="replace --out even if it is a folder aezoo did not write (never one holding --data)")
     p.set_defaults(func=_cmd_finetune)
 
+    p = sub.add_parser("convert", help="convert a checkpoint of another library into an aezoo preset folder")
+    p.add_argument("source", help="a diffusers model folder, a TAESD <variant>_encoder.pth (its _decoder.pth beside "
+                                  "it), or hf://org/repo[/subfolder][@revision]")
+    p.add_argument("-o", "--output", required=True, help="the preset folder to write")
+    p.add_argument("--force", action="store_true", help="replace --output even if aezoo did not write it")
+    p.set_defaults(func=_cmd_convert)
+
     p = sub.add_parser("export", help="export the encoder and the decoder for serving (TensorFlow only)")
     p.add_argument("preset", help="preset name, hf://org/repo or folder")
     p.add_argument("--format", choices=["savedmodel", "tflite"], default="savedmodel",
@@ -353,7 +383,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, FileNotFoundError, KeyError) as err:
+    except (ValueError, FileNotFoundError, KeyError) as err:  # ConversionError and NotOursError are ValueErrors
         if args.debug:
             raise
         print(f"aezoo {args.command}: error: {err}", file=sys.stderr)

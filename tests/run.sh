@@ -50,6 +50,6 @@ python -m pytest -m "not slow" "${pytest_args[@]}"
 python tests/scripts/reference_outputs.py write /tmp/aezoo-reference.npz
 python -m venv /tmp/aezoo-jax
 /tmp/aezoo-jax/bin/pip install -q --upgrade pip
-/tmp/aezoo-jax/bin/pip install -q --no-deps -e . && /tmp/aezoo-jax/bin/pip install -q "keras>=3.8" "jax[cpu]" \
+/tmp/aezoo-jax/bin/pip install -q --no-deps -e . && /tmp/aezoo-jax/bin/pip install -q "keras>=3.14" "jax[cpu]" \
     numpy h5py "huggingface_hub>=1.0" pillow matplotlib scikit-learn safetensors pytest
 KERAS_BACKEND=jax AEZOO_REFERENCE=/tmp/aezoo-reference.npz /tmp/aezoo-jax/bin/python -m pytest tests/test_without_tensorflow.py

@@ -137,3 +137,67 @@ def test_taef2_equals_the_original_on_other_backends(backend):
     env = {**os.environ, "KERAS_BACKEND": backend}
     result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+@needs_taesd
+def test_cli_converts_a_taesd_pair_and_refuses_other_models(tmp_path, capsys, monkeypatch):
+    from aezoo.cli import main
+
+    monkeypatch.setenv("AEZOO_CACHE", str(tmp_path / "cache"))
+    assert main(["convert", str(TAESD_DIR / "taef2_encoder.pth"), "-o", str(tmp_path / "mine")]) == 0
+    model = aezoo.load(str(tmp_path / "mine"))
+    meta = model.preset_metadata
+    assert meta["converted_from"].endswith("taef2_encoder.pth") and model.latent_channels == 32
+    assert meta["source"]["files"]["taef2_decoder.pth"]["sha256"].startswith("0a44a31e")
+    unet = tmp_path / "unet"
+    unet.mkdir()
+    (unet / "config.json").write_text('{"_class_name": "UNet2DConditionModel"}')
+    (unet / "diffusion_pytorch_model.safetensors").write_bytes(b"")
+    capsys.readouterr()
+    assert main(["convert", str(unet), "-o", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "UNet2DConditionModel, not an autoencoder" in err and err.count("\n") == 1
+    assert not (tmp_path / "out").exists()
+
+
+def test_demo_draws_a_photo_its_latent_channels_and_its_reconstruction(tmp_path):
+    from aezoo.cli import main
+
+    assert main(["demo", "taef2", "-o", str(tmp_path / "demo.png")]) == 0
+    assert (tmp_path / "demo.png").stat().st_size > 50_000
+
+
+def test_tiny_ae_refuses_sizes_that_do_not_divide_and_diffusers_range():
+    model = aezoo.load("taef2")
+    with pytest.raises(ValueError, match="must divide by 8, got 30x32: crop or resize to 24x32"):
+        model.encode(np.zeros((1, 30, 32, 3), "float32"))
+    with pytest.raises(ValueError, match=r"diffusers' convention\? pass \(x \+ 1\) / 2"):
+        model.encode(np.full((1, 16, 16, 3), -1.0, "float32"))
+    with pytest.raises(ValueError, match=r"z must have shape \(batch, any, any, 32\)"):
+        model.decode(np.zeros((1, 2, 2, 16), "float32"))
+
+
+@pytest.mark.full
+def test_tiled_reconstruction_of_a_1024_photo_is_within_40_db_of_untiled():
+    from aezoo.data.photos import photo
+
+    model = aezoo.load("taef2")
+    x = photo("grace_hopper", 1024)[None]
+    full = model.reconstruct(x, batch_size=1)
+    tiled = model.reconstruct(x, batch_size=1, tile=512, overlap=128)
+    assert tiled.shape == full.shape
+    assert 10 * np.log10(1.0 / np.mean(np.square(full - tiled))) >= 40.0
+
+
+def test_tiling_covers_every_pixel_and_is_exact_for_a_pointwise_model():
+    """With a model that acts per pixel, blending overlapping windows must give the input back
+    exactly: every pixel covered, the weights normalised, starts aligned to the factor."""
+    from aezoo.models.tiling import tiled
+
+    x = np.random.default_rng(0).uniform(0, 1, (2, 40, 72, 3)).astype("float32")
+    out = tiled(lambda w: w * 2.0, x, tile=16, overlap=8, step=8, out_scale=1)
+    np.testing.assert_allclose(out, x * 2.0, rtol=1e-6)
+    down = tiled(lambda w: w[:, ::8, ::8], x, tile=16, overlap=8, step=8, out_scale=1 / 8)
+    np.testing.assert_allclose(down, x[:, ::8, ::8], rtol=1e-6)
+    with pytest.raises(ValueError, match="overlap in \\[0, tile\\)"):
+        tiled(lambda w: w, x, tile=16, overlap=16, step=8, out_scale=1)

@@ -122,7 +122,7 @@ def test_every_preset_config_builds_its_architecture():
     for spec in presets.PRESETS.values():
         model = spec.build()
         assert model.architecture == spec.architecture and tuple(model.data_shape) == spec.image_shape
-        assert spec.recipe.startswith("recipes/") and spec.dataset
+        assert spec.recipe.startswith("recipes/") and (spec.dataset or spec.converted_from)
 
 
 def test_preset_table_reads_bundled_metadata(tiny, empty_bundle):
@@ -488,3 +488,37 @@ def test_pull_failures_are_one_clear_error(case, tiny, fake_hub, monkeypatch, ca
     assert cli_main(argv) == 2
     err = capsys.readouterr().err
     assert err.strip().splitlines() == [f"aezoo pull: error: {message}"]
+
+
+# ------------------------------------------------------- converted checkpoints
+def test_a_diffusers_vae_in_a_pipeline_subfolder_converts_through_the_hub_once(fake_hub, monkeypatch, tmp_path):
+    """hf://org/repo/vae: the subfolder alone is downloaded (at a pinned commit), converted
+    once into aezoo's cache with its source recorded, then served from there."""
+    torch = pytest.importorskip("torch", reason="torch builds the diffusers original")
+    diffusers = pytest.importorskip("diffusers", reason="diffusers is a test dependency ([test] extra)")
+    monkeypatch.setenv("AEZOO_CACHE", str(tmp_path / "aezoo-cache"))
+    torch.manual_seed(0)
+    ref = diffusers.AutoencoderTiny(latent_channels=4).eval()
+    ref.save_pretrained(tmp_path / "vae")
+    files = {f"vae/{p.name}": p.read_bytes() for p in (tmp_path / "vae").iterdir()}
+    files["unet/diffusion_pytorch_model.safetensors"] = b"not downloaded"
+    files["README.md"] = b"---\nlicense: mit\n---\n# a pipeline\n"
+    commit = fake_hub.commit_files("org/pipe", files)
+    model = aezoo.load(f"hf://org/pipe/vae@{commit}")
+    fetched = {d["path"] for d in fake_hub.downloads}
+    assert "unet/diffusion_pytorch_model.safetensors" not in fetched and "vae/config.json" in fetched
+    meta = model.preset_metadata
+    assert meta["converted_from"] == f"hf://org/pipe/vae@{commit}" and meta["license"] == "mit"
+    sha = meta["source"]["files"]["diffusion_pytorch_model.safetensors"]["sha256"]
+    assert sha == hashlib.sha256(files["vae/diffusion_pytorch_model.safetensors"]).hexdigest()
+    x = np.random.default_rng(0).uniform(0, 1, (1, 16, 16, 3)).astype("float32")
+    with torch.no_grad():
+        z_ref = ref.encode(torch.from_numpy(x.transpose(0, 3, 1, 2) * 2 - 1)).latents.numpy().transpose(0, 2, 3, 1)
+    np.testing.assert_allclose(model.encode(x), z_ref, atol=1e-4)
+    before = len(fake_hub.downloads)
+    again = aezoo.load(f"hf://org/pipe/vae@{commit}")  # the converted folder in the cache, verified
+    assert len(fake_hub.downloads) == before and again.preset_metadata["converted_from"] == meta["converted_from"]
+    with pytest.raises(FileNotFoundError, match="has no folder 'vea'"):
+        aezoo.load(f"hf://org/pipe/vea@{commit}")
+    with pytest.raises(ValueError, match="subfolder must be plain names"):
+        aezoo.load("hf://org/pipe/../x")

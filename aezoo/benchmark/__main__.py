@@ -1,4 +1,4 @@
-"""``python -m aezoo.benchmark {training,inference} [options]``."""
+"""``python -m aezoo.benchmark {training,inference,taef2} [options]``."""
 
 import sys
 
@@ -7,6 +7,9 @@ def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "inference":
         from aezoo.benchmark.inference import main as run
+        return run(argv[1:])
+    if argv and argv[0] == "taef2":
+        from aezoo.benchmark.latent_diffusion import main as run
         return run(argv[1:])
     if argv and argv[0] == "training":
         argv = argv[1:]

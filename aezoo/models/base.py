@@ -35,6 +35,10 @@ class Autoencoder(keras.Model):
     default_loss = "mse"
     #: True when the model only accepts data in [0, 1] (Bernoulli likelihoods)
     requires_unit_range = False
+    #: what ``encode`` returns: "vector" (n, latent_dim), "grid" (VQ code grids), "tokens",
+    #: or "spatial" (latent-diffusion latents (n, H/f, W/f, C) for any H, W): figures and
+    #: tools ask this declaration instead of counting dimensions
+    latent_kind = "vector"
 
     def __init__(self, *args, reconstruction_loss=None, **kwargs):
         """``reconstruction_loss`` overrides ``default_loss`` ("mse" or "bce"); it is part of

@@ -32,6 +32,11 @@ def get_architecture(name):
         raise unknown_name_error("architecture", name, _ARCHITECTURES) from None
 
 
+def registered_classes():
+    """Every registered architecture's class (what a preset's config.json may name)."""
+    return tuple(dict.fromkeys(_ARCHITECTURES.values()))
+
+
 def list_architectures(pattern="*"):
     """Registered architecture names matching a shell-style wildcard, sorted."""
     return sorted(n for n in _ARCHITECTURES if fnmatch.fnmatch(n, pattern))

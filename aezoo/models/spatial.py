@@ -16,6 +16,13 @@ import numpy as np
 
 from aezoo.models import inference
 from aezoo.models.base import Autoencoder
+from aezoo.models.tiling import tiled
+
+
+def _latent_size(pixels, factor):
+    if pixels % factor:
+        raise ValueError(f"tile and overlap must be multiples of the model's factor {factor}, got {pixels}")
+    return pixels // factor
 
 
 class SpatialAutoencoder(Autoencoder):
@@ -26,6 +33,7 @@ class SpatialAutoencoder(Autoencoder):
     """
 
     default_loss = "mse"
+    latent_kind = "spatial"
     #: images are taken in [0, 1]; a little slack for resampling overshoot
     range_slack = 0.02
 
@@ -60,19 +68,37 @@ class SpatialAutoencoder(Autoencoder):
                              f"got range [{lo:.3g}, {hi:.3g}]{hint}")
 
     # ------------------------------------------------------------ public API
-    def encode(self, x, batch_size=None):
-        """Raw latents ``(n, H/f, W/f, C)`` of images ``x`` ``(n, H, W, 3)`` in [0, 1]."""
+    def encode(self, x, batch_size=None, tile=None, overlap=None):
+        """Raw latents ``(n, H/f, W/f, C)`` of images ``x`` ``(n, H, W, 3)`` in [0, 1].
+
+        ``tile``: encode ``tile x tile`` pixel windows, overlapping by ``overlap`` (default
+        ``tile // 4``) and blended linearly, so memory no longer grows with the image
+        (``aezoo.models.tiling``); ``None`` encodes the whole image at once.
+        """
         x = self._as_batch(x)
-        return self._code(inference.run(self.encoder, x, batch_size))
+        run = lambda part: self._code(inference.run(self.encoder, part, batch_size))  # noqa: E731
+        if tile is None:
+            return run(x)
+        return tiled(run, x, tile, overlap, self.downsampling_factor, out_scale=1 / self.downsampling_factor)
 
-    def decode(self, z, batch_size=None):
-        """Images in [0, 1] ``(n, H, W, 3)`` for raw latents ``z`` ``(n, H/f, W/f, C)``."""
+    def decode(self, z, batch_size=None, tile=None, overlap=None):
+        """Images in [0, 1] ``(n, H, W, 3)`` for raw latents ``z`` ``(n, H/f, W/f, C)``.
+
+        ``tile``, ``overlap``: as in ``encode``, in pixels of the decoded image.
+        """
         z = self._as_batch(z, "z", self.latent_shape)
-        return np.clip(self._to_data_space(inference.run(self.decoder, z, batch_size)), 0.0, 1.0)
+        run = lambda part: self._to_data_space(inference.run(self.decoder, part, batch_size))  # noqa: E731
+        f = self.downsampling_factor
+        if tile is None:
+            out = run(z)
+        else:
+            out = tiled(run, z, _latent_size(tile, f), None if overlap is None else _latent_size(overlap, f), 1,
+                        out_scale=f)
+        return np.clip(out, 0.0, 1.0)
 
-    def reconstruct(self, x, batch_size=None):
-        """``decode(encode(x))``, clamped to [0, 1]."""
-        return self.decode(self.encode(x, batch_size), batch_size)
+    def reconstruct(self, x, batch_size=None, tile=None, overlap=None):
+        """``decode(encode(x))``, clamped to [0, 1]; ``tile`` tiles both (see ``encode``)."""
+        return self.decode(self.encode(x, batch_size, tile, overlap), batch_size, tile, overlap)
 
     def to_diffusion_latents(self, z):
         """Raw latents -> the latents a diffusion model is trained on: ``(z - shift) * scale``."""

@@ -194,6 +194,7 @@ PRESETS = {
         # Converted from published checkpoints: named as their authors name them, made by
         # recipes/converted/<name>.py, proven equal to the original in tests/test_converted.py
         PresetSpec("taef2", "tiny-ae", {"latent_channels": 32, "midblock_norm": True, "freeze_encoder": True},
+                   image_shape=(None, None, 3),
                    license="mit", headline_metric="psnr_512", converted_from="github:madebyollin/taesd@5cccb12",
                    description="TAEF2 (Ollin Boer Bohan): the tiny autoencoder for FLUX.2's 32-channel latents, "
                                "converted from the original PyTorch weights."),

@@ -297,6 +297,7 @@ def load_preset_folder(folder, compile=True, pinned=None):
     meta = verify_preset(folder, pinned=pinned)
     with open(folder / CONFIG_FILE, encoding="utf-8") as f:
         config = json.load(f)
+    _check_architecture(folder, config)
     config.pop("compile_config", None)  # compile below, with defaults, after the weights
     model = keras.saving.deserialize_keras_object(config, safe_mode=True)
     model.load_weights(folder / WEIGHTS_FILE)
@@ -306,6 +307,19 @@ def load_preset_folder(folder, compile=True, pinned=None):
         model.compile()
     model.preset_metadata = meta
     return model
+
+
+def _check_architecture(folder, config):
+    """Refuse, before anything is deserialised, a config.json whose model is not a registered
+    aezoo architecture: a downloaded folder must not make Keras rebuild a class aezoo never
+    declared (safe mode stays on for the layers inside)."""
+    from aezoo.models.registry import registered_classes
+
+    known = {keras.saving.get_registered_name(cls): cls for cls in registered_classes()}
+    name = config.get("registered_name") or config.get("class_name") if isinstance(config, dict) else None
+    if name not in known:
+        raise ValueError(f"{Path(folder) / CONFIG_FILE} describes a {name or type(config).__name__!r}, not an aezoo "
+                         "architecture (aezoo.list_architectures() lists them): refusing to deserialise it")
 
 
 def _load_latent_prior(model, path):

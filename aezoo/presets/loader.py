@@ -72,7 +72,11 @@ def resolve(name_or_uri, revision=None):
     """``(folder, pinned)``: the local folder holding the preset (downloading it if
     needed) and the manifest sha256 the catalog pins for it (None for folders and
     repos aezoo does not know, or when another ``revision`` was asked for)."""
-    folder, pinned = _locate(name_or_uri, revision)
+    folder, pinned, hub = _locate(name_or_uri, check_revision(revision))
+    from aezoo.presets import converted  # the converters load only when a checkpoint needs them
+
+    if converted.is_convertible(folder):  # a diffusers folder, a TAESD pair: converted once, cached
+        folder, pinned = converted.converted_folder(folder, hub), None
     _check_format(folder)
     return folder, pinned
 
@@ -80,15 +84,15 @@ def resolve(name_or_uri, revision=None):
 def _locate(name_or_uri, revision):
     text = os.fspath(name_or_uri)
     if text.startswith(HF_PREFIX):
-        repo_id, revision = _parse_hf_uri(text, revision)
+        repo_id, subfolder, revision = _parse_hf_path(text, revision)
         spec = next((s for s in catalog.PRESETS.values() if s.hf_repo == repo_id), None)
         pinned, revision = _pin(spec, revision)
-        return _from_hub(repo_id, revision, tried=[]), pinned
-    if isinstance(name_or_uri, os.PathLike) or (text not in catalog.PRESETS and Path(text).expanduser().is_dir()):
+        return _from_hub(repo_id, revision, tried=[], subfolder=subfolder), pinned, (repo_id, subfolder)
+    if isinstance(name_or_uri, os.PathLike) or (text not in catalog.PRESETS and Path(text).expanduser().exists()):
         folder = Path(text).expanduser()
-        if not folder.is_dir():
+        if not folder.is_dir() and not folder.name.endswith("_encoder.pth"):
             raise FileNotFoundError(f"No preset folder at {folder}")
-        return folder, None
+        return folder, None, None
     if text not in catalog.PRESETS and _looks_like_a_path(text):
         hint = f"; for the Hub repo {text!r} pass {HF_PREFIX + text!r}" if _REPO_ID.fullmatch(text) else ""
         raise FileNotFoundError(f"No preset folder at {Path(text).expanduser()} (a preset name has no '/': "
@@ -102,9 +106,9 @@ def _locate(name_or_uri, revision):
     if revision is None:
         root = bundled_weights_dir()
         if root is not None and (root / spec.name / preset_folder.METADATA_FILE).is_file():
-            return root / spec.name, pinned
+            return root / spec.name, pinned, None
         tried.append(f"bundled weights: {root / spec.name if root else 'no weights folder'} (not there)")
-    return _from_hub(spec.hf_repo, hub_revision, tried, label=spec.name), pinned
+    return _from_hub(spec.hf_repo, hub_revision, tried, label=spec.name), pinned, (spec.hf_repo, "")
 
 
 def _looks_like_a_path(text):
@@ -146,7 +150,7 @@ def _pin(spec, revision):
     return None, revision
 
 
-def _from_hub(repo_id, revision, tried, label=None):
+def _from_hub(repo_id, revision, tried, label=None, subfolder=""):
     """The cached snapshot of ``repo_id`` if there is one, else a fresh download.
 
     Every way the Hub can fail (no such repo or revision, offline, the network or the
@@ -158,15 +162,20 @@ def _from_hub(repo_id, revision, tried, label=None):
 
     from aezoo.presets import hub  # hub imports this module: imported at call time
 
-    where = f"{repo_id}@{revision or constants.DEFAULT_REVISION}"
+    where = f"{repo_id}{'/' + subfolder if subfolder else ''}@{revision or constants.DEFAULT_REVISION}"
+    # a subfolder (a pipeline's vae/) is fetched alone; PyTorch pickles and Flax/ONNX copies never
+    # (diffusers repos ship them beside the safetensors: they would double the download)
+    patterns = {"allow_patterns": [f"{subfolder}/*", "README.md"] if subfolder else None,
+                "ignore_patterns": ["*.bin", "*.ckpt", "*.pt", "*.msgpack", "*.onnx", "*.onnx_data"]}
     try:
-        return Path(snapshot_download(repo_id, revision=revision, local_files_only=True))
+        return _within(Path(snapshot_download(repo_id, revision=revision, local_files_only=True, **patterns)),
+                       subfolder)
     except LocalEntryNotFoundError as e:  # includes an incomplete cached snapshot
         partly = type(e).__name__ == "IncompleteSnapshotError"  # huggingface_hub >= 2 only
         tried.append(f"Hugging Face cache: {constants.HF_HUB_CACHE} ({where}: "
                      f"{'only partly cached' if partly else 'not cached'})")
     try:
-        return Path(snapshot_download(repo_id, revision=revision, **_library()))
+        return _within(Path(snapshot_download(repo_id, revision=revision, **patterns, **_library())), subfolder)
     except hub.download_errors() as e:
         failure = hub._pull_failure(e, repo_id, revision, None, verb="download", again="load again")
         tried.append(f"Hugging Face Hub: {failure}")
@@ -179,6 +188,41 @@ def _from_hub(repo_id, revision, tried, label=None):
     ) from None
 
 
+def _within(snapshot, subfolder):
+    """The subfolder of a downloaded snapshot; a missing one is the user's typo, said in one line."""
+    folder = snapshot / subfolder if subfolder else snapshot
+    if not folder.is_dir():
+        raise FileNotFoundError(f"the Hub repo has no folder {subfolder!r} (at {snapshot.name})")
+    return folder
+
+
+def _parse_hf_path(uri, revision):
+    """``(repo_id, subfolder, revision)`` of ``hf://org/name[/sub/folder][@revision]``."""
+    path, at, rev = uri[len(HF_PREFIX):].strip("/").partition("@")
+    parts = path.split("/")
+    subfolder = "/".join(parts[2:])
+    if subfolder and not all(re.fullmatch(r"[\w.-]+", p) and p not in (".", "..") for p in parts[2:]):
+        raise ValueError(f"Malformed Hub URI {uri!r}: the subfolder must be plain names, e.g. 'hf://org/repo/vae'")
+    repo_id, revision = _parse_hf_uri(HF_PREFIX + "/".join(parts[:2]) + at + rev, revision)
+    return repo_id, subfolder, revision
+
+
+#: a Hub revision: a branch or tag name (git's rules, simplified: no '..', no leading '/' or '.'),
+#: or a commit sha; anything else never reaches huggingface_hub's cache paths
+_REVISION = re.compile(r"[A-Za-z0-9_][\w.-]*(?:/[A-Za-z0-9_][\w.-]*)*")
+
+
+def check_revision(revision):
+    """``revision`` unchanged if it is a plausible branch, tag or commit; else a one-line ValueError."""
+    if revision is None:
+        return None
+    if not isinstance(revision, str) or not _REVISION.fullmatch(revision) or ".." in revision \
+            or revision.endswith((".lock", ".")):
+        raise ValueError(f"Malformed Hub revision {revision!r}: expected a branch or tag name "
+                         "(letters, digits, '-', '_', '.', '/' between names, no '..') or a commit sha")
+    return revision
+
+
 def _parse_hf_uri(uri, revision):
     repo_id, _, at = uri[len(HF_PREFIX):].strip("/").partition("@")
     if not _REPO_ID.fullmatch(repo_id):
@@ -186,7 +230,7 @@ def _parse_hf_uri(uri, revision):
                          "(letters, digits, '-', '_' and '.' in each part)")
     if revision is not None and at and at != revision:
         raise ValueError(f"{uri!r} names revision {at!r} but revision={revision!r} was passed")
-    return repo_id, revision or at or None
+    return repo_id, check_revision(revision or at or None)
 
 
 def _repo_and_revision(name_or_repo, revision):

@@ -56,10 +56,17 @@ def markdown_table(pattern="*"):
             obtained = metrics.get(t["metric"])
             shown = "-" if obtained is None else f"{obtained:.4g}"
             lines.append(f"| `{name}` | {meta.get('parameters', 0):,} | {t['metric']} | {shown} | "
-                         f"{_target_text(t)} | {_met_text(t)} | {_budget_text(meta.get('training') or {})}"
+                         f"{_target_text(t)} | {_met_text(t)} | {_made_text(meta)}"
                          + (f"; *trained from an older declaration ({', '.join(stale)}): retraining pending*"
                             if stale else "") + " |")
     return "\n".join(lines)
+
+
+def _made_text(meta):
+    """How the weights were made: the training budget, or the source they were converted from."""
+    if meta.get("converted_from"):
+        return f"converted from `{meta['converted_from']}` (`{meta.get('recipe')}`)"
+    return _budget_text(meta.get("training") or {})
 
 
 def _target_text(t):

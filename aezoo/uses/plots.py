@@ -122,6 +122,8 @@ def demo_figure(model, path, inputs, seed=0, title=None, attribute=None, strengt
         from aezoo.uses.series_plots import series_demo
 
         return series_demo(model, inputs, path, title=title)
+    if model.latent_kind == "spatial":
+        return latent_grid_figure(model, path, inputs, title=title)
     inputs = np.asarray(inputs, "float32")[:8]
     columns = len(inputs)
     panels = [("inputs", image_grid(inputs, columns))]
@@ -155,6 +157,25 @@ def demo_figure(model, path, inputs, seed=0, title=None, attribute=None, strengt
         panels.append((f"'{name}' vector added to the first input's code, strength {label}",
                        image_grid(sweep, len(strengths))))
     return save_panels(path, panels, title=title)
+
+
+def latent_grid_figure(model, path, inputs, title=None, columns=8):
+    """A latent-diffusion autoencoder at work: a photo, each channel of its latents as a grey
+    image (scaled to that channel's range), and its reconstruction."""
+    x = np.asarray(inputs, "float32")[:1]
+    z = model.encode(x, batch_size=1)[0]  # (h, w, channels)
+    lo, hi = z.min(axis=(0, 1)), z.max(axis=(0, 1))
+    channels = np.moveaxis((z - lo) / np.maximum(hi - lo, 1e-8), -1, 0)  # (channels, h, w)
+    f = model.downsampling_factor
+    channels = np.repeat(np.repeat(channels, f // 2, axis=1), f // 2, axis=2)  # a readable size on the page
+    x_hat = model.reconstruct(x, batch_size=1)
+    mse = float(np.mean(np.square(x_hat - x)))
+    psnr = 10 * np.log10(1.0 / mse) if mse > 0 else float("inf")
+    h, w = x.shape[1:3]
+    panels = [(f"input and reconstruction ({h}x{w}; PSNR {psnr:.2f} dB)", image_grid(np.concatenate([x, x_hat]), 2)),
+              (f"its latents: {z.shape[-1]} channels of {z.shape[0]}x{z.shape[1]} (1/{f} of the image), "
+               "each scaled to its own range", image_grid(channels, columns))]
+    return save_panels(path, panels, title=title, scale=1.0)
 
 
 def attribute_sweep(sweep, strengths, path, title=None):
