@@ -28,6 +28,10 @@ try:  # the PyTorch original is a test dependency only
 except ImportError as e:
     diffusers = torch = None
     MISSING = e.name
+try:  # the loopback Hub's fixtures, for hf:// loads
+    from test_hub import fake_hub, hf_cache  # noqa: F401
+except ImportError:  # no huggingface_hub: the Hub test skips
+    fake_hub = None
 needs_reference = pytest.mark.skipif(
     diffusers is None, reason=f"the reference (diffusers' AutoencoderKL on torch, safetensors) is not installed: "
                               f"{MISSING if diffusers is None else ''}")
@@ -299,3 +303,58 @@ def test_single_file_without_one_vae_is_refused_in_one_line(tmp_path):
               str(tmp_path / "two.safetensors"))
     with pytest.raises(ConversionError, match="holds two VAEs"):
         convert_single_file(tmp_path / "two.safetensors")
+
+
+def test_tiled_encode_blends_mean_and_log_variance_and_samples_from_them():
+    """Tiled, the posterior's mean and log-variance are blended window by window (GroupNorm statistics
+    differ per window, as in diffusers' tiling, so no closeness to the whole image is claimed here); one
+    window as large as the image gives the whole-image posterior."""
+    model = aezoo.build("kl-vae", **TINY)
+    x = images(n=1, h=32, w=48)
+    whole_mean, whole_log_var = model.encode_distribution(x)
+    one_window = model.encode_distribution(x, tile=48, overlap=0)
+    np.testing.assert_allclose(one_window[0], whole_mean, atol=1e-6)
+    np.testing.assert_allclose(one_window[1], whole_log_var, atol=1e-6)
+    mean, log_var = model.encode_distribution(x, tile=16, overlap=8)
+    assert mean.shape == log_var.shape == (1, 16, 24, 4)
+    np.testing.assert_allclose(model.encode(x, tile=16, overlap=8), mean, atol=1e-6)
+    drawn = model.encode(x, tile=16, overlap=8, sample=True, seed=0)
+    eps = np.random.default_rng(0).standard_normal(mean.shape)
+    np.testing.assert_allclose(drawn, mean + np.exp(0.5 * log_var) * eps, atol=1e-5)
+    assert model.reconstruct(x, tile=16, overlap=8).shape == x.shape
+
+
+# ---------------------------------------------------------------- through aezoo.load, the CLI and the Hub
+@needs_reference
+def test_load_and_cli_convert_a_diffusers_folder(tmp_path, monkeypatch, capsys):
+    from aezoo.cli import main
+
+    monkeypatch.setenv("AEZOO_CACHE", str(tmp_path / "cache"))
+    vae = reference_vae("sd-like")
+    vae.save_pretrained(tmp_path / "vae")
+    loaded = aezoo.load(str(tmp_path / "vae"))
+    assert isinstance(loaded, aezoo.KLVAE)
+    assert_matches(loaded, vae, images())
+    assert main(["convert", str(tmp_path / "vae"), "-o", str(tmp_path / "preset")]) == 0
+    converted = aezoo.load(str(tmp_path / "preset"))  # an ordinary preset folder now, checksums verified
+    assert_matches(converted, vae, images())
+    assert converted.preset_metadata["source"]["files"]["diffusion_pytorch_model.safetensors"]["sha256"]
+
+
+@needs_reference
+@pytest.mark.skipif(fake_hub is None, reason="huggingface_hub is not installed")
+def test_a_pipeline_vae_converts_through_the_loopback_hub(loopback_only, fake_hub, tmp_path, monkeypatch):  # noqa: F811
+    """hf://org/pipe/vae@commit: a 16-channel AutoencoderKL in a pipeline's vae/ folder, converted once."""
+    hub = fake_hub
+    monkeypatch.setenv("AEZOO_CACHE", str(tmp_path / "aezoo-cache"))
+    vae = reference_vae("flux-like")
+    vae.save_pretrained(tmp_path / "vae")
+    files = {f"vae/{p.name}": p.read_bytes() for p in (tmp_path / "vae").iterdir()}
+    files["README.md"] = b"---\nlicense: apache-2.0\n---\n# a pipeline\n"
+    commit = hub.commit_files("org/pipe", files)
+    model = aezoo.load(f"hf://org/pipe/vae@{commit}")
+    assert isinstance(model, aezoo.KLVAE) and model.latent_channels == 16
+    assert model.preset_metadata["converted_from"] == f"hf://org/pipe/vae@{commit}"
+    assert model.preset_metadata["license"] == "apache-2.0"
+    assert_matches(model, vae, images())
+    assert model.shift_factor == pytest.approx(0.1159) and model.scaling_factor == pytest.approx(0.3611)

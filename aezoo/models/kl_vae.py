@@ -12,6 +12,7 @@ from aezoo.models import inference
 from aezoo.models.kl_blocks import kl_decoder, kl_encoder
 from aezoo.models.registry import register_architecture
 from aezoo.models.spatial import SpatialAutoencoder
+from aezoo.models.tiling import tiled
 
 
 @keras.saving.register_keras_serializable(package="aezoo")
@@ -96,19 +97,24 @@ class KLVAE(SpatialAutoencoder):
             config["block_out_channels"] = tuple(config["block_out_channels"])
         return cls(**config)
 
-    def encode(self, x, sample=False, seed=None, batch_size=None):
+    def encode(self, x, batch_size=None, tile=None, overlap=None, sample=False, seed=None):
         """Posterior means ``(n, H/f, W/f, C)`` of images ``x`` in [0, 1], or with ``sample=True`` one draw
-        ``mean + std * eps`` per image (``seed`` makes it repeatable)."""
-        x = self._as_batch(x)
-        mean, log_var = inference.run(self.encoder, x, batch_size)
+        ``mean + std * eps`` per image (``seed`` makes it repeatable); ``tile``/``overlap`` as in
+        ``SpatialAutoencoder.encode``."""
         if not sample:
-            return mean
+            return super().encode(x, batch_size, tile, overlap)
+        mean, log_var = self.encode_distribution(x, batch_size, tile, overlap)
         eps = np.random.default_rng(seed).standard_normal(mean.shape)
         return (mean + np.exp(0.5 * log_var) * eps).astype("float32")
 
-    def encode_distribution(self, x, batch_size=None):
-        """``(mean, log_var)`` of the posterior (log-variance clamped to [-30, 20] as in diffusers), numpy."""
-        return tuple(inference.run(self.encoder, self._as_batch(x), batch_size))
+    def encode_distribution(self, x, batch_size=None, tile=None, overlap=None):
+        """``(mean, log_var)`` of the posterior (log-variance clamped to [-30, 20] as in diffusers), numpy;
+        tiled windows are blended on both."""
+        x = self._as_batch(x)
+        run = lambda part: np.concatenate(inference.run(self.encoder, part, batch_size), axis=-1)  # noqa: E731
+        f = self.downsampling_factor
+        moments = run(x) if tile is None else tiled(run, x, tile, overlap, f, out_scale=1 / f)
+        return tuple(np.split(moments, 2, axis=-1))
 
     def _code(self, encoder_outputs):
         return encoder_outputs[0]
