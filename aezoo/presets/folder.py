@@ -126,6 +126,10 @@ def _inference_copy(model):
     is published; ``save_weights`` on the copy leaves the optimizer slots out of the
     file (two thirds of it for Adam, and a warning on every load).
     """
+    bad = [w.path for w in model.weights if not np.isfinite(keras.ops.convert_to_numpy(w)).all()]
+    if bad:
+        raise ValueError(f"{model.name}: refusing to save non-finite weights ({len(bad)} variable(s) hold NaN or "
+                         f"inf, e.g. {bad[0]}): the training diverged")
     config = keras.saving.serialize_keras_object(model)
     config.pop("compile_config", None)
     copy = keras.saving.deserialize_keras_object(config)

@@ -41,6 +41,29 @@ class CheckpointError(ValueError):
 
 
 # ------------------------------------------------------------ checkpoints
+class NonFiniteLossError(RuntimeError):
+    """Training diverged: an epoch ended with a NaN or infinite loss or weights."""
+
+
+def check_finite(model, epoch, logs, checkpoint_dir=None):
+    """Stop a run whose epoch ended non-finite, before it is committed as a checkpoint.
+
+    Called at the end of every epoch: the last finite checkpoint stays the one a resume
+    restores (committing the bad epoch would delete it). Raises NonFiniteLossError.
+    """
+    bad = [k for k, v in (logs or {}).items() if isinstance(v, (int, float, np.floating)) and not np.isfinite(v)]
+    if not bad and all(np.isfinite(np.asarray(w)).all() for w in model.trainable_weights):
+        return
+    what = f"{', '.join(bad)} {'is' if len(bad) == 1 else 'are'} not finite" if bad else "weights are not finite"
+    kept = ""
+    if checkpoint_dir:
+        state = _read_state(checkpoint_dir)
+        kept = (f"; the last finite checkpoint (epoch {state['epoch']}) is kept in {checkpoint_dir}"
+                if state else "; no checkpoint was written")
+    raise NonFiniteLossError(f"training stopped after epoch {epoch + 1}: its {what}{kept}. "
+                             "Lower the learning rate, or check the data for NaN, inf or values out of range")
+
+
 def save_checkpoint(model, checkpoint_dir, epoch):
     """Weights, optimizer state and epoch, written as one set and committed atomically.
 

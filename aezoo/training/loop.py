@@ -25,7 +25,7 @@ import os
 import time
 import warnings
 
-from aezoo.training.checkpoints import _EpochLog, restore_checkpoint, save_checkpoint
+from aezoo.training.checkpoints import _EpochLog, check_finite, restore_checkpoint, save_checkpoint
 from aezoo.training.portable import fit_with_checkpoints, train_portable
 from aezoo.training.strategies import (TrainResult, as_dataset, is_chief, make_distributed_eval,
                                        make_distributed_step, resolve_strategy)
@@ -202,7 +202,8 @@ def _validation_loss(evaluate, val):
 
 
 def _end_of_epoch(model, epoch, epochs, logs, seconds, checkpoint_dir, chief, verbose, log):
-    """Report the epoch and checkpoint it."""
+    """Report the epoch and checkpoint it (a non-finite epoch stops the run uncommitted)."""
+    check_finite(model, epoch, logs, checkpoint_dir if chief else None)
     if verbose and chief:
         shown = ", ".join(f"{k} {v:.4f}" for k, v in logs.items())
         print(f"epoch {epoch + 1}/{epochs}: {shown} ({seconds:.1f}s)", flush=True)

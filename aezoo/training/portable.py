@@ -29,21 +29,24 @@ def fit_with_checkpoints(model, data, epochs, validation_data, checkpoint_dir, s
     """
     import keras
 
-    from aezoo.training.checkpoints import restore_checkpoint, save_checkpoint
+    from aezoo.training.checkpoints import check_finite, restore_checkpoint, save_checkpoint
 
-    callbacks, initial_epoch = list(callbacks), 0
+    # a diverged epoch stops the run before anything commits it (the last finite checkpoint stays)
+    callbacks, initial_epoch = [keras.callbacks.TerminateOnNaN(), *callbacks], 0
     if checkpoint_dir:
         if not model.optimizer.built:
             model.optimizer.build(model.trainable_variables)
         initial_epoch = restore_checkpoint(model, checkpoint_dir)
-        started = {}
+    started = {}
 
-        def end_of_epoch(epoch, logs):
+    def end_of_epoch(epoch, logs):
+        check_finite(model, epoch, logs, checkpoint_dir)
+        if checkpoint_dir:
             save_checkpoint(model, checkpoint_dir, epoch + 1)
             log.write(epoch, {**logs, "seconds": time.time() - started["t"]})
 
-        callbacks.append(keras.callbacks.LambdaCallback(
-            on_epoch_begin=lambda epoch, logs: started.__setitem__("t", time.time()), on_epoch_end=end_of_epoch))
+    callbacks.append(keras.callbacks.LambdaCallback(
+        on_epoch_begin=lambda epoch, logs: started.__setitem__("t", time.time()), on_epoch_end=end_of_epoch))
     if tensorboard_dir:
         callbacks.append(keras.callbacks.TensorBoard(tensorboard_dir))
     if initial_epoch >= epochs:
