@@ -50,8 +50,8 @@ def resnet_block(x, out_channels, groups, path):
 
 def downsample(x, path):
     """Pad one zero row and column at the bottom and right only, then a stride-2 3x3 conv
-    without padding: the asymmetric padding diffusers (and the original LDM) use, which a
-    symmetric ``padding="same"`` would shift by half a pixel."""
+    without padding, as diffusers (and the original LDM) do: spelled out, so the graph says
+    where the padding goes instead of leaving it to a framework's ``"same"`` convention."""
     x = layers.ZeroPadding2D(((0, 1), (0, 1)), name=keras_name(f"{path}.pad"))(x)
     return conv(x.shape[-1], f"{path}.conv", strides=2, padding="valid")(x)
 
