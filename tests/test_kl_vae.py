@@ -209,6 +209,12 @@ def test_single_file_checkpoint(prefix, tmp_path):
     model = convert_single_file(tmp_path / "sd.safetensors", norm_num_groups=4)
     assert model.block_out_channels == (8, 16) and model.layers_per_block == 1 and model.latent_channels == 4
     assert_matches(model, vae, images())
+    # a missing tensor is named as the filler reads it, and the message says the names were mapped
+    del ldm[f"{prefix}decoder.up.0.block.1.norm2.bias"]
+    save_file(ldm, str(tmp_path / "cut.safetensors"))
+    with pytest.raises(ConversionError, match=r"LDM names read as diffusers'\): tensor "
+                                              r"'decoder.up_blocks.1.resnets.1.norm2.bias' is missing"):
+        convert_single_file(tmp_path / "cut.safetensors", norm_num_groups=4)
 
 
 @needs_reference

@@ -249,7 +249,10 @@ def config_from_ldm_tensors(tensors, source, norm_num_groups=32, scaling_factor=
 def kl_vae_from_diffusers(config, tensors, source="AutoencoderKL"):
     """A ``kl-vae`` from a diffusers ``AutoencoderKL`` config.json dict and its tensors (today's or legacy names)."""
     model = kl_vae_from_diffusers_config(config, source=source)
-    return fill_kl_vae(model, rename_legacy_attention(tensors), source=source)
+    renamed = rename_legacy_attention(tensors)
+    if set(renamed) != set(tensors):  # errors name tensors as the filler reads them: say so
+        source = f"{source} (legacy attention names read as today's)"
+    return fill_kl_vae(model, renamed, source=source)
 
 
 def convert_diffusers_folder(folder):
@@ -274,4 +277,5 @@ def convert_single_file(path, norm_num_groups=32, scaling_factor=0.18215, shift_
     tensors = select_vae_tensors(read_tensors(path), str(path))
     config = config_from_ldm_tensors(tensors, str(path), norm_num_groups, scaling_factor, shift_factor)
     model = kl_vae_from_diffusers_config(config, source=str(path))
-    return fill_kl_vae(model, ldm_to_diffusers(tensors), source=str(path))
+    # the ledger names tensors as the filler reads them, so say that they are the file's names mapped
+    return fill_kl_vae(model, ldm_to_diffusers(tensors), source=f"{path} (LDM names read as diffusers')")
