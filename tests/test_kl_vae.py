@@ -81,7 +81,7 @@ def assert_matches(model, vae, x):
     from aezoo.models import inference
 
     mean_ref, log_var_ref, images_ref = reference_outputs(vae, x)
-    mean, log_var = model.encode_distribution(x)
+    _, log_var = model.encode_distribution(x)
     np.testing.assert_allclose(model.encode(x), mean_ref, atol=ATOL, rtol=0)
     np.testing.assert_allclose(log_var, log_var_ref, atol=ATOL, rtol=0)
     np.testing.assert_allclose(inference.run(model.decoder, mean_ref), images_ref, atol=ATOL, rtol=0)
@@ -92,7 +92,6 @@ def state_dict(vae):
     return {k: v.numpy().copy() for k, v in vae.state_dict().items()}
 
 
-@needs_reference
 # ---------------------------------------------------------------- equivalence
 @needs_reference
 @pytest.mark.parametrize("name", sorted(CONFIGS))
@@ -155,8 +154,12 @@ def test_legacy_attention_names(tmp_path):
     from safetensors.numpy import save_file
 
     vae = reference_vae("sd-like")
-    legacy = {k.replace("to_q", "query").replace("to_k", "key").replace("to_v", "value").replace("to_out.0", "proj_attn"): v
-              for k, v in state_dict(vae).items()}
+    old_names = {"to_q": "query", "to_k": "key", "to_v": "value", "to_out.0": "proj_attn"}
+    legacy = {}
+    for name, tensor in state_dict(vae).items():
+        for new, old in old_names.items():
+            name = name.replace(f".{new}.", f".{old}.")
+        legacy[name] = tensor
     assert any(".query." in k for k in legacy)
     (tmp_path / "config.json").write_text(json.dumps(dict(vae.config)))
     save_file(legacy, str(tmp_path / "diffusion_pytorch_model.safetensors"))
@@ -226,9 +229,11 @@ def test_other_backends_match_the_original(backend, tmp_path):
 
     script = ("import sys; sys.path.insert(0, sys.argv[1]); import keras, test_kl_vae as t, pathlib; "
               "p = pathlib.Path(sys.argv[2]); v = t.reference_vae('flux-like'); v.save_pretrained(p); "
-              "t.assert_matches(t.convert_diffusers_folder(p), v, t.images()); print('matched on', keras.backend.backend())")
+              "t.assert_matches(t.convert_diffusers_folder(p), v, t.images()); "
+              "print('matched on', keras.backend.backend())")
     root = os.path.dirname(os.path.dirname(aezoo.__file__))  # this checkout's aezoo, not another install
-    env = {**os.environ, "KERAS_BACKEND": backend, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])}
+    path = os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])
+    env = {**os.environ, "KERAS_BACKEND": backend, "PYTHONPATH": path}
     result = subprocess.run([sys.executable, "-c", script, os.path.dirname(__file__), str(tmp_path / "vae")],
                             env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0 and f"matched on {backend}" in result.stdout, result.stderr[-3000:]

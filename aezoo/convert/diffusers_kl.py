@@ -25,7 +25,8 @@ CONFIG_KEYS = ("in_channels", "out_channels", "block_out_channels", "layers_per_
                "norm_num_groups", "use_quant_conv", "use_post_quant_conv", "mid_block_add_attention",
                "scaling_factor", "shift_factor", "latents_mean", "latents_std", "sample_size")
 WEIGHT_FILES = ("diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.bin")
-#: where whole-pipeline single files keep the VAE's tensors (SD 1.x/2.x/XL/3: the first; some all-in-one files: the second)
+#: where whole-pipeline single files keep the VAE's tensors (SD 1.x/2.x/XL/3: the first;
+#: some all-in-one files: the second)
 LDM_PREFIXES = ("first_stage_model.", "vae.")
 
 

@@ -155,7 +155,8 @@ def _check_config(in_channels, out_channels, block_out_channels, layers_per_bloc
     try:
         channels = tuple(int(c) for c in block_out_channels)
     except (TypeError, ValueError):
-        raise ValueError(f"kl-vae: block_out_channels must be a tuple of positive ints, got {block_out_channels!r}") from None
+        raise ValueError(f"kl-vae: block_out_channels must be a tuple of positive ints, "
+                         f"got {block_out_channels!r}") from None
     if not channels or min(channels) <= 0:
         raise ValueError(f"kl-vae: block_out_channels must be a non-empty tuple of positive ints, got {channels}")
     for key, value in (("in_channels", in_channels), ("out_channels", out_channels),
