@@ -30,6 +30,8 @@ SMALL_CONFIGS = {
                       decoder_depth=1, decoder_heads=2, seed=1),
     "tiny-ae": dict(latent_channels=4, midblock_norm=True),
     "kl-vae": dict(block_out_channels=(8, 16), layers_per_block=1, norm_num_groups=4, latent_channels=4),
+    "factorized-codec": dict(input_shape=(32, 32, 3), filters=6, latent_dim=5, lmbda=0.01, seed=1),
+    "hyperprior-codec": dict(input_shape=(64, 64, 3), filters=4, latent_dim=5, lmbda=0.01, seed=1),
 }
 
 # fully convolutional models take any size; the harness feeds them these

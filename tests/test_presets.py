@@ -12,14 +12,14 @@ import aezoo
 from aezoo import data, presets
 from aezoo.uses import latent
 from aezoo.presets import PRESETS, catalog
-from aezoo.training.recipe import Recipe, list_recipes, load_recipe
+from aezoo.training.recipe import Recipe, list_recipe_presets, load_recipe
 from aezoo.training.runner import run_recipe
 
 
 def test_every_preset_has_a_recipe_that_derives_its_model(monkeypatch):
     """A recipe reads its model from the catalog, not a copy: change the catalog entry and
     the recipe follows (a recipe restating the old config would raise instead)."""
-    recipes = {s.replace("_", "-") for s in list_recipes()}
+    recipes = set(list_recipe_presets())
     assert set(catalog.TRAINED) <= recipes
     for name in recipes - set(PRESETS):  # not bundled yet: such a recipe declares its model itself
         assert load_recipe(name).architecture, name
@@ -147,15 +147,15 @@ def test_recipe_smoke(preset, tmp_path):
     assert {"backend", "device", "command", "keras"} <= set(training) and training["seconds"] >= 0
 
 
-UNCATALOGUED = sorted(stem for stem, path in list_recipes().items()
-                      if stem.replace("_", "-") not in PRESETS and path.parent.name == "recipes")
+UNCATALOGUED = sorted(preset for preset, path in list_recipe_presets().items()
+                      if preset not in PRESETS and path.parent.name == "recipes")
 
 
-@pytest.mark.parametrize("stem", UNCATALOGUED)
-def test_uncatalogued_recipe_smoke(stem, tmp_path):
+@pytest.mark.parametrize("preset", UNCATALOGUED)
+def test_uncatalogued_recipe_smoke(preset, tmp_path):
     """Recipes whose presets are not bundled yet (their catalog entry comes with the weights)
     still train end to end, measure their target metric and write a loadable preset."""
-    recipe = load_recipe(stem)
+    recipe = load_recipe(preset)
     report = run_recipe(recipe, smoke=True, out_dir=tmp_path, verbose=0)
     for target in recipe.targets:
         assert np.isfinite(report["metrics"][target.metric])

@@ -104,7 +104,7 @@ def _run(args, config):
     env = {**os.environ, "OMP_NUM_THREADS": str(args.threads), "TF_NUM_INTRAOP_THREADS": str(args.threads),
            "TF_NUM_INTEROP_THREADS": "1", "TF_CPP_MIN_LOG_LEVEL": "3",
            "XLA_FLAGS": f"--xla_cpu_multi_thread_eigen=true intra_op_parallelism_threads={args.threads}"}
-    env["KERAS_BACKEND"] = {"tensorflow-xla": "tensorflow", "pytorch-original": "tensorflow"}.get(config, config)
+    env["KERAS_BACKEND"] = {"tensorflow-xla": "tensorflow", "tiled": "tensorflow"}.get(config, config)
     if config == "pytorch-original":
         env["KERAS_BACKEND"] = "torch" if importlib.util.find_spec("torch") else "tensorflow"
     cmd = [sys.executable, "-m", "aezoo.benchmark.latent_diffusion", "--child", config, "--size", str(args.size),

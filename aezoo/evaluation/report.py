@@ -36,7 +36,8 @@ def evaluate(model, x_test, x_train=None, y_train=None, y_test=None, nll_samples
         ``{"mse_per_pixel", "squared_error_per_image", "psnr", "ssim" (image data
         only), "pca_mse_per_pixel", "pca_squared_error_per_image" (with x_train),
         "linear_probe_accuracy" (with labels), "elbo" and "nll_is" (VAEs; nll_is when
-        nll_samples > 0), "protocol": {...}}``. Metrics are Python floats; ELBO and
+        nll_samples > 0), "bpp_estimate" (codecs, in place of PCA: bits per pixel under the
+        entropy model, the ideal code length), "protocol": {...}}``. Metrics are Python floats; ELBO and
         NLL are per-example means in nats.
     """
     from aezoo.models.variational import VariationalAutoencoder
@@ -73,7 +74,9 @@ def evaluate(model, x_test, x_train=None, y_train=None, y_test=None, nll_samples
         window = f"{size}x{size} gaussian, sigma={sigma:.4g}"
 
     n_components = None
-    if pca and x_train is not None:
+    if model.is_codec:  # its rate, from the entropy model; a code size is no rate, so no PCA at it
+        results["bpp_estimate"] = float(np.mean(model.bits_per_pixel(x_test)))
+    elif pca and x_train is not None:
         n_components = min(int(model.latent_dim), *_flat(x_train).shape)
         baseline = pca_baseline(x_train, x_test, n_components)
         results["pca_mse_per_pixel"] = baseline["mse_per_pixel"]

@@ -39,6 +39,9 @@ class Autoencoder(keras.Model):
     #: or "spatial" (latent-diffusion latents (n, H/f, W/f, C) for any H, W): figures and
     #: tools ask this declaration instead of counting dimensions
     latent_kind = "vector"
+    #: True for learned codecs: an entropy model prices the code (``bits_per_pixel``), so
+    #: evaluation reports a rate and skips the PCA baseline (a code size is no rate)
+    is_codec = False
 
     def __init__(self, *args, reconstruction_loss=None, **kwargs):
         """``reconstruction_loss`` overrides ``default_loss`` ("mse" or "bce"); it is part of

@@ -1,7 +1,7 @@
 """Recipes: everything needed to reproduce one preset and its published numbers.
 
-A recipe file in ``recipes/`` declares ``RECIPE = Recipe(preset=...)``: how that preset
-is trained and measured (split, optimiser and schedule, epochs, global batch size, seed,
+A recipe file in ``recipes/`` declares ``RECIPE = Recipe(preset=...)`` (or ``RECIPES``, a
+family of presets that differ in one setting, see ``load_recipe``): how that preset is trained and measured (split, optimiser and schedule, epochs, global batch size, seed,
 strategy, and target metrics with a tolerance and the published anchor). What the model
 is (architecture, config, dataset, input size) is not restated: ``Recipe`` derives it
 from the preset's catalog entry (``aezoo.presets.catalog``), the one place that declares
@@ -180,25 +180,65 @@ def list_recipes(extra=()):
 
 
 def load_recipe(name_or_path, recipes_dirs=()):
-    """A ``Recipe`` from a file path or a preset name (``conv-vae-faces``)."""
-    path = Path(name_or_path)
+    """A ``Recipe`` from a file path or a preset name (``conv-vae-faces``).
+
+    A recipe file may declare a family of presets that differ in one setting, as
+    ``RECIPES = (Recipe(preset="hyperprior-codec-faces-q1", ...), ...)`` instead of one
+    ``RECIPE`` (the codecs: one preset per rate). A member is named by its preset,
+    ``{file stem}-{tag}`` (``hyperprior-codec-faces-q3``), or as ``path::preset``.
+    """
+    text = str(name_or_path)
+    member = None
+    if "::" in text:
+        text, member = text.rsplit("::", 1)
+    path = Path(text)
     if not path.is_file():
         recipes = list_recipes(recipes_dirs)
-        stem = str(name_or_path).replace("-", "_").removesuffix(".py")
+        stem = text.replace("-", "_").removesuffix(".py")
+        if stem not in recipes and "_" in stem and stem.rsplit("_", 1)[0] in recipes:
+            member, stem = text.removesuffix(".py"), stem.rsplit("_", 1)[0]  # a member of a family file
         if stem not in recipes:
             from aezoo.models.registry import unknown_name_error
 
             if not recipes:
                 searched = ", ".join(str(d) for d in recipe_dirs(recipes_dirs))
-                raise ValueError(f"No recipe named {str(name_or_path)!r}: no recipe files in {searched}. Recipes "
+                raise ValueError(f"No recipe named {text!r}: no recipe files in {searched}. Recipes "
                                  "live in the aezoo repository's recipes/ folder: pass --recipes DIR (or set "
                                  "AEZOO_RECIPES) to a copy of it, or give the recipe file's path.")
             raise unknown_name_error("recipe", name_or_path, [s.replace("_", "-") for s in recipes])
         path = recipes[stem]
+    declared = _declared_recipes(path)
+    if member is None and len(declared) > 1:
+        raise ValueError(f"{path} declares the presets {', '.join(declared)}: name one, e.g. "
+                         f"`aezoo train {next(iter(declared))}`")
+    if member is not None and member not in declared:
+        raise ValueError(f"{path} declares no preset {member!r}; it declares {', '.join(declared)}")
+    recipe = declared[member] if member is not None else next(iter(declared.values()))
+    return Recipe(**{**{k: getattr(recipe, k) for k in recipe.__dataclass_fields__}, "path": str(path)})
+
+
+def _declared_recipes(path):
+    """``{preset: Recipe}`` of a recipe file: its ``RECIPE``, or every member of ``RECIPES``."""
     spec = importlib.util.spec_from_file_location(f"aezoo_recipe_{path.stem}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    recipe = getattr(module, "RECIPE", None)
-    if not isinstance(recipe, Recipe):
-        raise ValueError(f"{path} must define RECIPE = aezoo.training.recipe.Recipe(...)")
-    return Recipe(**{**{k: getattr(recipe, k) for k in recipe.__dataclass_fields__}, "path": str(path)})
+    recipes = getattr(module, "RECIPES", None)
+    if recipes is None:
+        recipes = (getattr(module, "RECIPE", None),)
+    if not recipes or not all(isinstance(r, Recipe) for r in recipes):
+        raise ValueError(f"{path} must define RECIPE = aezoo.training.recipe.Recipe(...) "
+                         "(or RECIPES, a tuple of them for a family of presets)")
+    prefix = path.stem.replace("_", "-") + "-"
+    if len(recipes) > 1 and not all(r.preset.startswith(prefix) for r in recipes):
+        raise ValueError(f"{path}: a family's presets are named {prefix}<tag>, got "
+                         f"{', '.join(r.preset for r in recipes)}")
+    return {r.preset: r for r in recipes}
+
+
+def list_recipe_presets(extra=()):
+    """Every preset a recipe file declares, ``{preset: recipe file}`` (families expanded)."""
+    out = {}
+    for stem, path in list_recipes(extra).items():
+        for preset in _declared_recipes(path):
+            out.setdefault(preset, path)
+    return out

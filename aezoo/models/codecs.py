@@ -1,0 +1,378 @@
+"""Learned image codecs: ``factorized-codec`` (Ballé, Laparra & Simoncelli, 2017) and
+``hyperprior-codec`` (Ballé, Minnen, Singh, Hwang & Johnston, 2018), as aezoo models.
+
+The analysis transform (four 5x5 stride-2 convolutions, GDN between them) maps an image
+to a latent grid y of ``latent_dim`` channels at 1/16 of its height and width; the
+synthesis transform (transposed convolutions, IGDN) maps the quantised grid back. The
+factorized codec models y with one learned density per channel (``EntropyBottleneck``);
+the hyperprior codec sends side information z = h_a(|y|) (two more stride-2 stages,
+itself under a factorized prior) from which h_s predicts a Gaussian scale for every
+element of y (``GaussianConditional``): the prior adapts to each image.
+
+``fit(x)`` minimises R + lambda * 255^2 * D (``aezoo.models.rate_distortion``) with uniform
+noise standing in for rounding, plus the factorized priors' quantile loss, and ends by
+solving the quantiles exactly (bisection); it logs ``bpp`` (the rate, from the
+likelihoods), ``psnr`` and ``rate_distortion`` (the objective alone) of each batch. ``evaluate`` reports
+the objective with real rounding. The channel layouts are CompressAI's ``FactorizedPrior``
+and ``ScaleHyperprior`` (N = ``filters``, M = ``latent_dim``).
+
+Sizes: the transforms are fully convolutional (built on ``(None, None, 3)`` inputs), so
+``encode``, ``decode``, ``reconstruct`` and ``bits_per_pixel`` take any height and width
+divisible by ``size_multiple`` (16 factorized, 64 hyperprior); ``input_shape`` is the
+size ``fit``/``predict`` train on, fixed (e.g. ``(64, 64, 3)``) or ``(None, None, 3)``.
+Padding other sizes belongs to the bitstream, which records the original size.
+"""
+
+import weakref
+
+import numpy as np
+import keras
+from keras import ops
+
+from aezoo.models import inference
+from aezoo.models.base import Autoencoder, interpolate_codes
+from aezoo.models.entropy_models import EntropyBottleneck, GaussianConditional
+from aezoo.models.gdn import GDN
+from aezoo.models.rate_distortion import DISTORTION_SCALE, RateDistortionLoss, bits_per_image
+from aezoo.models.registry import register_architecture
+
+# helper graphs (x -> bits per image), built on first use and kept outside the model so
+# they never become tracked sub-layers
+_CHAINS = weakref.WeakKeyDictionary()
+
+
+def _conv(filters, name, kernel=5, strides=2):
+    return keras.layers.Conv2D(filters, kernel, strides=strides, padding="same", name=name)
+
+
+def _deconv(filters, name, kernel=5, strides=2):
+    return keras.layers.Conv2DTranspose(filters, kernel, strides=strides, padding="same", name=name)
+
+
+def analysis_transform(channels, filters, latent_dim, name):
+    """g_a: 3 x (5x5 stride-2 conv, GDN), then a 5x5 stride-2 conv to ``latent_dim`` channels."""
+    x_in = keras.Input((None, None, channels), name="x")
+    h = x_in
+    for i in range(3):
+        h = GDN(name=f"{name}_gdn_{i}")(_conv(filters, f"{name}_conv_{i}")(h))
+    return keras.Model(x_in, _conv(latent_dim, f"{name}_conv_3")(h), name=name)
+
+
+def synthesis_transform(latent_dim, filters, channels, name):
+    """g_s: 3 x (5x5 stride-2 transposed conv, IGDN), then one to ``channels`` (no activation)."""
+    y_in = keras.Input((None, None, latent_dim), name="y")
+    h = y_in
+    for i in range(3):
+        h = GDN(inverse=True, name=f"{name}_igdn_{i}")(_deconv(filters, f"{name}_deconv_{i}")(h))
+    return keras.Model(y_in, _deconv(channels, f"{name}_deconv_3")(h), name=name)
+
+
+def check_codec_shape(name, input_shape, multiple):
+    """``(H, W, C)`` with H and W each None or a positive multiple of ``multiple``."""
+    try:
+        shape = tuple(None if d is None else int(d) for d in input_shape)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}: input_shape must be (height, width, channels), got {input_shape!r}") from None
+    if len(shape) != 3 or shape[2] is None or any(d is not None and d <= 0 for d in shape):
+        raise ValueError(f"{name}: input_shape must be (height, width, channels) with height and width positive "
+                         f"or None and a known channel count, got {input_shape!r}")
+    for axis, size in zip(("height", "width"), shape[:2]):
+        if size is not None and size % multiple:
+            raise ValueError(f"{name}: {axis} {size} is not a multiple of {multiple}; use "
+                             f"{_nearest(size, multiple)}, or (None, None, {shape[2]}) for any size")
+    return shape
+
+
+def _nearest(size, multiple):
+    lower, upper = (size // multiple) * multiple, (size // multiple + 1) * multiple
+    return f"{lower} or {upper}" if lower else f"{upper}"
+
+
+class LearnedCodec(Autoencoder):
+    """Shared API of the learned codecs; subclasses build the graph (see module docstring)."""
+
+    default_loss = None  # the rate-distortion objective lives in the graph
+    is_codec = True
+    #: H and W of every image must divide by this (the total stride)
+    size_multiple = 16
+
+    def _finish(self, input_shape, filters, latent_dim, lmbda, seed, rd_loss):
+        self.data_shape, self.filters, self.latent_dim = input_shape, int(filters), int(latent_dim)
+        self.lmbda, self.seed, self.rd_loss = float(lmbda), seed, rd_loss
+        grid = tuple(None if d is None else d // 16 for d in input_shape[:2])
+        self.latent_shape = (*grid, self.latent_dim)
+        self.bpp_tracker = keras.metrics.Mean(name="bpp")
+        self.psnr_tracker = keras.metrics.Mean(name="psnr")
+        self.objective_tracker = keras.metrics.Mean(name="rate_distortion")
+
+    def code_shape(self, data_shape):
+        """``y``'s grid for one image: 1/16 of its height and width, ``latent_dim`` channels."""
+        return (int(data_shape[0]) // 16, int(data_shape[1]) // 16, self.latent_dim)
+
+    latent_kind = "grid"
+
+    # ------------------------------------------------------------ training
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """The graph's losses; also logs the batch's rate, PSNR and R + lambda D alone (in
+        training ``loss`` adds the quantile loss, which only moves the quantiles)."""
+        loss = super().compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=training)
+        mse = ops.convert_to_tensor(self.rd_loss.last_mse)
+        bpp = ops.convert_to_tensor(self.rd_loss.last_bpp)
+        self.bpp_tracker.update_state(bpp)
+        self.psnr_tracker.update_state(-10.0 * ops.log(ops.maximum(mse, 1e-10)) / np.log(10.0))
+        self.objective_tracker.update_state(bpp + self.lmbda * DISTORTION_SCALE * mse)
+        return loss
+
+    def fit(self, x=None, y=None, *args, **kwargs):
+        """Keras ``fit``, then the factorized prior's quantiles solved exactly from the trained
+        density (``EntropyBottleneck.update_quantiles``): medians set the rounding grid."""
+        history = super().fit(x, y, *args, **kwargs)
+        self.update_quantiles()
+        return history
+
+    def update_quantiles(self):
+        """Solve the factorized prior's median and tail quantiles from its density (numpy)."""
+        return self.entropy_bottleneck.update_quantiles()
+
+    # ------------------------------------------------------------ input checks
+    def _check_data(self, x, what):
+        if isinstance(x, (np.ndarray, list)):
+            self._images(x, what, self.data_shape)
+
+    def _images(self, x, what="x", expected=None):
+        """A float32 batch of images whose size the transforms take (``expected``: a fixed size)."""
+        x = np.asarray(x)
+        channels = self.data_shape[-1]
+        if x.ndim == 3 and x.shape[-1] == channels:
+            x = x[None]
+        if x.ndim != 4 or x.shape[-1] != channels:
+            raise ValueError(f"{self.name}: {what} must be images of shape (batch, height, width, {channels}), "
+                             f"got {x.shape}")
+        expected = tuple(expected or (None, None, channels))
+        size = tuple(e if e is not None else s for e, s in zip(expected, x.shape[1:]))
+        if tuple(x.shape[1:]) != size:
+            raise ValueError(f"{self.name}: {what} must have shape (batch, {', '.join(map(str, size))}), "
+                             f"got {x.shape}")
+        for axis, n in zip(("height", "width"), x.shape[1:3]):
+            if n % self.size_multiple:
+                raise ValueError(f"{self.name}: {what} {axis} {n} is not a multiple of {self.size_multiple}; "
+                                 f"pad or resize to {_nearest(n, self.size_multiple)}")
+        if x.dtype.kind == "f":
+            x = x.astype("float32", copy=False)
+        return self._as_batch(x, what, x.shape[1:])
+
+    # ------------------------------------------------------------ API
+    def encode(self, x, batch_size=None):
+        """The quantised latent grid ``y_hat`` of images ``x``: ``(n, H/16, W/16, latent_dim)``."""
+        return self._round(inference.run(self.encoder, self._images(x), batch_size))
+
+    def decode(self, y, batch_size=None):
+        """Images in [0, 1] from latent grids ``(n, h, w, latent_dim)`` (decoded as given)."""
+        y = np.asarray(y)
+        if y.ndim == 3:
+            y = y[None]
+        if y.ndim != 4 or y.shape[-1] != self.latent_dim:
+            raise ValueError(f"{self.name}: y must be latent grids of shape (batch, h, w, {self.latent_dim}), "
+                             f"got {y.shape}")
+        y = self._as_batch(y, "z", y.shape[1:])
+        return np.clip(inference.run(self.decoder, y, batch_size), 0.0, 1.0)
+
+    def reconstruct(self, x, batch_size=None):
+        """Encode, quantise and decode ``x``: what the codec's receiver sees, in [0, 1]."""
+        return self.decode(self.encode(x, batch_size), batch_size)
+
+    def bits_per_pixel(self, x, batch_size=None):
+        """Rate of each image under the entropy model, -sum log2 P(latents) / (H W) (numpy, ``(n,)``).
+
+        It is the ideal code length; an entropy coder's file adds a few bytes of overhead.
+        """
+        x = self._images(x)
+        chain = _CHAINS.get(self)
+        if chain is None:
+            inputs = keras.Input((None, None, self.data_shape[-1]))
+            _, likelihoods = self._forward(inputs)
+            bits = bits_per_image(likelihoods[0])
+            for likelihood in likelihoods[1:]:
+                bits = bits + bits_per_image(likelihood)
+            chain = _CHAINS[self] = keras.Model(inputs, bits)
+        return inference.run(chain, x, batch_size) / float(x.shape[1] * x.shape[2])
+
+    def interpolate(self, x_a, x_b, steps=8, method="linear"):
+        """Decode ``steps`` latent grids on the path between the quantised grids of ``x_a`` and ``x_b``."""
+        single = np.asarray(x_a).ndim == 3
+        y_a, y_b = self.encode(x_a), self.encode(x_b)
+        if y_a.shape != y_b.shape:
+            raise ValueError(f"x_a and x_b must have the same shape, got {np.asarray(x_a).shape} and "
+                             f"{np.asarray(x_b).shape}")
+        n, grid = len(y_a), y_a.shape[1:]
+        path = interpolate_codes(y_a.reshape(n, -1), y_b.reshape(n, -1), steps, method)
+        out = self.decode(path.reshape((-1, *grid)))
+        out = out.reshape(n, steps, *out.shape[1:])
+        return out[0] if single else out
+
+
+def _check_positive(name, **values):
+    for key, value in values.items():
+        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value <= 0:
+            raise ValueError(f"{name}: {key} must be a positive integer, got {value!r}")
+
+
+@keras.saving.register_keras_serializable(package="aezoo")
+@register_architecture("factorized-codec")
+class FactorizedCodec(LearnedCodec):
+    """Learned codec with a factorized prior (Ballé et al. 2017; CompressAI's ``FactorizedPrior``).
+
+    Args:
+        input_shape: ``(height, width, 3)``, height and width multiples of 16 or None.
+        filters: N, channels of the hidden layers of both transforms.
+        latent_dim: M, channels of the latent grid y.
+        lmbda: weight of the distortion, R + lmbda * 255^2 * MSE (CompressAI's lambdas:
+            0.0018, 0.0035, 0.0067, 0.0130, ... for its qualities 1, 2, 3, 4, ...).
+        seed: seed of the entropy model's initialisation and training noise.
+
+    Example:
+        >>> codec = aezoo.build("factorized-codec", input_shape=(64, 64, 3), filters=128, latent_dim=192,
+        ...                     lmbda=0.0067)
+        >>> codec.fit(x_train, epochs=10)          # logs loss, bpp, psnr
+        >>> y_hat = codec.encode(x_test[:8])        # (8, 4, 4, 192), rounded around the medians
+        >>> codec.bits_per_pixel(x_test[:8]), codec.decode(y_hat).shape
+    """
+
+    config_keys = ("input_shape", "filters", "latent_dim", "lmbda", "seed")
+
+    def __init__(self, input_shape=(None, None, 3), filters=128, latent_dim=192, lmbda=0.0067, seed=None, **kwargs):
+        name = kwargs.pop("name", "factorized_codec")
+        arch = self.architecture
+        _check_positive(arch, filters=filters, latent_dim=latent_dim)
+        input_shape = check_codec_shape(arch, input_shape, self.size_multiple)
+
+        # === Layers ===
+        encoder = analysis_transform(input_shape[-1], filters, latent_dim, "encoder")
+        decoder = synthesis_transform(latent_dim, filters, input_shape[-1], "decoder")
+        entropy_bottleneck = EntropyBottleneck(seed=seed, name="entropy_bottleneck")
+        rd_loss = RateDistortionLoss(lmbda, name="rate_distortion")
+
+        # === Functional model ===
+        inputs = keras.Input(input_shape, name="inputs")
+        y_hat, likelihoods = entropy_bottleneck(encoder(inputs))
+        outputs = rd_loss([inputs, decoder(y_hat), likelihoods])
+        super().__init__(inputs=inputs, outputs=outputs, name=name, **kwargs)
+
+        # === Config ===
+        self.encoder, self.decoder, self.entropy_bottleneck = encoder, decoder, entropy_bottleneck
+        self._finish(input_shape, filters, latent_dim, lmbda, seed, rd_loss)
+
+    def _forward(self, inputs):
+        """(x_hat, [likelihoods]) at inference, for helper graphs."""
+        y_hat, likelihoods = self.entropy_bottleneck(self.encoder(inputs), training=False)
+        return self.decoder(y_hat), [likelihoods]
+
+    def _round(self, y):
+        medians = ops.convert_to_numpy(self.entropy_bottleneck.medians)
+        return (np.round(y - medians) + medians).astype("float32")
+
+
+@keras.saving.register_keras_serializable(package="aezoo")
+@register_architecture("hyperprior-codec")
+class HyperpriorCodec(LearnedCodec):
+    """Learned codec with a scale hyperprior (Ballé et al. 2018; CompressAI's ``ScaleHyperprior``).
+
+    y is coded under zero-mean Gaussians whose scales h_s predicts from side information
+    z = h_a(|y|) (3x3 conv, then two 5x5 stride-2 convs, ReLU between; ``filters``
+    channels), which is coded under a factorized prior. ``encode`` returns y rounded to
+    integers; ``hyper_encoder``/``hyper_decoder`` are h_a and h_s.
+
+    Args:
+        input_shape: ``(height, width, 3)``, height and width multiples of 64 or None.
+        filters: N, channels of the hidden layers and of z.
+        latent_dim: M, channels of y.
+        lmbda, seed: as ``factorized-codec``.
+
+    Example:
+        >>> codec = aezoo.build("hyperprior-codec", input_shape=(64, 64, 3), filters=128, latent_dim=192,
+        ...                     lmbda=0.0067)
+    """
+
+    config_keys = ("input_shape", "filters", "latent_dim", "lmbda", "seed")
+    size_multiple = 64
+
+    def __init__(self, input_shape=(None, None, 3), filters=128, latent_dim=192, lmbda=0.0067, seed=None, **kwargs):
+        name = kwargs.pop("name", "hyperprior_codec")
+        arch = self.architecture
+        _check_positive(arch, filters=filters, latent_dim=latent_dim)
+        input_shape = check_codec_shape(arch, input_shape, self.size_multiple)
+
+        # === Layers ===
+        encoder = analysis_transform(input_shape[-1], filters, latent_dim, "encoder")
+        decoder = synthesis_transform(latent_dim, filters, input_shape[-1], "decoder")
+        hyper_encoder = _hyper_analysis(latent_dim, filters)
+        hyper_decoder = _hyper_synthesis(filters, latent_dim)
+        entropy_bottleneck = EntropyBottleneck(seed=seed, name="entropy_bottleneck")
+        gaussian_conditional = GaussianConditional(seed=None if seed is None else seed + 1,
+                                                   name="gaussian_conditional")
+        rd_loss = RateDistortionLoss(lmbda, name="rate_distortion")
+
+        # === Functional model ===
+        inputs = keras.Input(input_shape, name="inputs")
+        outputs, _ = _hyperprior_graph(inputs, encoder, decoder, hyper_encoder, hyper_decoder, entropy_bottleneck,
+                                       gaussian_conditional, rd_loss)
+        super().__init__(inputs=inputs, outputs=outputs, name=name, **kwargs)
+
+        # === Config ===
+        self.encoder, self.decoder = encoder, decoder
+        self.hyper_encoder, self.hyper_decoder = hyper_encoder, hyper_decoder
+        self.entropy_bottleneck, self.gaussian_conditional = entropy_bottleneck, gaussian_conditional
+        self._finish(input_shape, filters, latent_dim, lmbda, seed, rd_loss)
+
+    def _forward(self, inputs):
+        return _hyperprior_graph(inputs, self.encoder, self.decoder, self.hyper_encoder, self.hyper_decoder,
+                                 self.entropy_bottleneck, self.gaussian_conditional, None)
+
+    def _round(self, y):
+        return np.round(y).astype("float32")
+
+
+@keras.saving.register_keras_serializable(package="aezoo")
+class Magnitude(keras.layers.Layer):
+    """|x|: the hyper-analysis sees the magnitudes of y, since it predicts scales (a Lambda
+    layer would not load in Keras's safe mode)."""
+
+    def call(self, x):
+        return ops.abs(x)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+
+def _hyper_analysis(latent_dim, filters):
+    """h_a: |y| -> 3x3 conv, ReLU, 5x5 stride-2 conv, ReLU, 5x5 stride-2 conv -> z."""
+    y_in = keras.Input((None, None, latent_dim), name="y")
+    h = Magnitude(name="hyper_encoder_magnitude")(y_in)
+    h = keras.layers.Conv2D(filters, 3, padding="same", activation="relu", name="hyper_encoder_conv_0")(h)
+    h = keras.layers.Conv2D(filters, 5, strides=2, padding="same", activation="relu", name="hyper_encoder_conv_1")(h)
+    z = keras.layers.Conv2D(filters, 5, strides=2, padding="same", name="hyper_encoder_conv_2")(h)
+    return keras.Model(y_in, z, name="hyper_encoder")
+
+
+def _hyper_synthesis(filters, latent_dim):
+    """h_s: z_hat -> two 5x5 stride-2 transposed convs (ReLU), 3x3 conv, ReLU -> scales."""
+    z_in = keras.Input((None, None, filters), name="z")
+    h = _deconv(filters, "hyper_decoder_deconv_0")(z_in)
+    h = _deconv(filters, "hyper_decoder_deconv_1")(keras.layers.ReLU(name="hyper_decoder_relu_0")(h))
+    h = keras.layers.ReLU(name="hyper_decoder_relu_1")(h)
+    scales = keras.layers.Conv2D(latent_dim, 3, padding="same", activation="relu", name="hyper_decoder_conv_2")(h)
+    return keras.Model(z_in, scales, name="hyper_decoder")
+
+
+def _hyperprior_graph(inputs, encoder, decoder, hyper_encoder, hyper_decoder, entropy_bottleneck,
+                      gaussian_conditional, rd_loss):
+    """x -> (x_hat, [likelihoods of y, of z]); with ``rd_loss`` the training graph (its
+    layers take the ambient training flag), else the inference one."""
+    training = None if rd_loss is not None else False
+    y = encoder(inputs)
+    z_hat, z_likelihoods = entropy_bottleneck(hyper_encoder(y), training=training)
+    y_hat, y_likelihoods = gaussian_conditional(y, hyper_decoder(z_hat), training=training)
+    x_hat = decoder(y_hat)
+    if rd_loss is not None:
+        x_hat = rd_loss([inputs, x_hat, y_likelihoods, z_likelihoods])
+    return x_hat, [y_likelihoods, z_likelihoods]
