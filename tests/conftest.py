@@ -55,3 +55,22 @@ def pytest_runtest_makereport(item, call):
             reason = str(call.excinfo.value).splitlines()[0]
             report.outcome = "skipped"
             report.longrepr = (str(item.path), item.location[1] or 0, f"Skipped: data not on this machine: {reason}")
+
+
+#: what the contributors' tier (`bash tests/run.sh --quick`, i.e. -m "not slow and not full")
+#: leaves to CI's full tier, by cost: whole modules, and single expensive tests by name
+FULL_TIER_MODULES = {
+    "test_crash_safety.py": "SIGKILL loops during training, saves and checkpoints",
+    "test_shipped_presets.py": "every bundled preset re-measured against its recorded check",
+    "test_experiments.py": "the README studies' scripts end to end",
+    "test_backends.py": "the architecture harness again under a second backend",
+}
+FULL_TIER_TESTS = {"test_recipe_smoke", "test_uncatalogued_recipe_smoke",
+                   "test_taef2_equals_the_original_on_other_backends"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        name = getattr(item, "originalname", item.name)
+        if item.path.name in FULL_TIER_MODULES or name in FULL_TIER_TESTS or "multiworker" in item.keywords:
+            item.add_marker(pytest.mark.full)

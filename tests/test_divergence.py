@@ -36,3 +36,30 @@ def test_non_finite_weights_are_never_saved(tmp_path):
     with pytest.raises(ValueError, match="refusing to save non-finite weights"):
         save_preset(model, tmp_path / "p", preset="p")
     assert not (tmp_path / "p").exists()
+
+
+def test_a_second_training_on_the_same_checkpoint_folder_is_refused(tmp_path):
+    """issue 22, item 3: the holder's pid is named; a dead holder's lock is taken over."""
+    import os
+    import subprocess
+    import sys
+
+    from aezoo.training.checkpoints import CheckpointError, checkpoint_lock
+
+    folder = tmp_path / "ckpt"
+    with checkpoint_lock(folder):
+        with pytest.raises(CheckpointError, match=f"in use by another training \\(pid {os.getpid()}\\)"):
+            train(_build, np.zeros((8, 4, 4, 1), "float32"), epochs=1, checkpoint_dir=folder, verbose=0)
+    # a process that took the lock and was killed leaves it free
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; sys.path.insert(0, sys.argv[1]); "
+                               "from aezoo.training.checkpoints import checkpoint_lock; "
+                               "cm = checkpoint_lock(sys.argv[2]); cm.__enter__(); print('held', flush=True); "
+                               "time.sleep(60)", os.getcwd(), str(folder)], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"
+    with pytest.raises(CheckpointError, match=f"pid {holder.pid}"):
+        with checkpoint_lock(folder):
+            pass
+    holder.kill()
+    holder.wait()
+    with checkpoint_lock(folder):
+        assert (folder / "lock").read_text().strip() == str(os.getpid())

@@ -17,6 +17,7 @@ resume. ``restore_checkpoint`` reads only the named set and checks each file's s
 sha256 against state.json before loading anything.
 """
 
+import contextlib
 import csv
 import json
 import os
@@ -41,6 +42,44 @@ class CheckpointError(ValueError):
 
 
 # ------------------------------------------------------------ checkpoints
+LOCK_FILE = "lock"
+
+
+@contextlib.contextmanager
+def checkpoint_lock(checkpoint_dir):
+    """Hold ``checkpoint_dir`` for one training at a time.
+
+    Two runs saving into one folder delete each other's sets; the second is refused in one
+    line naming the holder's pid. The lock is an ``flock`` on ``<dir>/lock``, which the
+    kernel releases when its process dies, so a killed run's folder is taken over at once.
+    No-op without ``checkpoint_dir`` (or where ``fcntl`` does not exist).
+    """
+    if not checkpoint_dir:
+        yield
+        return
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory locks here
+        yield
+        return
+    os.makedirs(checkpoint_dir, exist_ok=True)
+    fd = os.open(os.path.join(checkpoint_dir, LOCK_FILE), os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+        os.close(fd)
+        raise CheckpointError(f"{checkpoint_dir} is in use by another training (pid {holder}): two runs saving into "
+                              "one checkpoint folder delete each other's sets; wait for it, or pass another "
+                              "--checkpoint-dir") from None
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
 class NonFiniteLossError(RuntimeError):
     """Training diverged: an epoch ended with a NaN or infinite loss or weights."""
 

@@ -25,7 +25,8 @@ import os
 import time
 import warnings
 
-from aezoo.training.checkpoints import _EpochLog, check_finite, restore_checkpoint, save_checkpoint
+from aezoo.training.checkpoints import (_EpochLog, check_finite, checkpoint_lock, restore_checkpoint,
+                                        save_checkpoint)
 from aezoo.training.portable import fit_with_checkpoints, train_portable
 from aezoo.training.strategies import (TrainResult, as_dataset, is_chief, make_distributed_eval,
                                        make_distributed_step, resolve_strategy)
@@ -70,6 +71,16 @@ def train(
         validation_data, callbacks, tensorboard_dir: as ``fit``'s, on every path (the
             multi-worker loop reports ``val_loss`` and runs the callbacks' hooks itself).
     """
+    # one training per checkpoint folder (a second is refused; other workers write beside it)
+    with checkpoint_lock(checkpoint_dir if is_chief() else None):
+        return _train(build_model, data, epochs=epochs, batch_size=batch_size, strategy=strategy,
+                      validation_data=validation_data, checkpoint_dir=checkpoint_dir, seed=seed,
+                      steps_per_epoch=steps_per_epoch, verbose=verbose, tensorboard_dir=tensorboard_dir,
+                      mixed_precision=mixed_precision, jit_compile=jit_compile, callbacks=callbacks)
+
+
+def _train(build_model, data, *, epochs, batch_size, strategy, validation_data, checkpoint_dir, seed,
+           steps_per_epoch, verbose, tensorboard_dir, mixed_precision, jit_compile, callbacks):
     import keras
 
     if keras.backend.backend() != "tensorflow":  # JAX / PyTorch: model.fit on numpy batches
