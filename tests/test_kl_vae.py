@@ -115,7 +115,6 @@ def test_diffusers_folder_matches_the_original(name, tmp_path):
 
 
 @needs_reference
-@pytest.mark.full
 def test_a_stable_diffusion_sized_vae_matches_the_original():
     """SD 1.x's architecture (block_out_channels 128-256-512-512, two resnets a level, 32 groups; 83.7 M
     parameters) at random weights, on a 128x96 image: accumulated float32 error stays within 1e-4."""
