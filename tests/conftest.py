@@ -66,7 +66,8 @@ FULL_TIER_MODULES = {
     "test_backends.py": "the architecture harness again under a second backend",
 }
 FULL_TIER_TESTS = {"test_recipe_smoke", "test_uncatalogued_recipe_smoke",
-                   "test_taef2_equals_the_original_on_other_backends"}
+                   "test_taef2_equals_the_original_on_other_backends",
+                   "test_other_backends_match_the_original", "test_a_stable_diffusion_sized_vae_matches_the_original"}
 
 
 def pytest_collection_modifyitems(config, items):

@@ -29,12 +29,13 @@ SMALL_CONFIGS = {
     "masked-ae": dict(input_shape=(8, 8, 1), patch_size=2, embed_dim=8, depth=1, num_heads=2, decoder_dim=8,
                       decoder_depth=1, decoder_heads=2, seed=1),
     "tiny-ae": dict(latent_channels=4, midblock_norm=True),
+    "kl-vae": dict(block_out_channels=(8, 16), layers_per_block=1, norm_num_groups=4, latent_channels=4),
     "factorized-codec": dict(input_shape=(32, 32, 3), filters=6, latent_dim=5, lmbda=0.01, seed=1),
     "hyperprior-codec": dict(input_shape=(64, 64, 3), filters=4, latent_dim=5, lmbda=0.01, seed=1),
 }
 
 # fully convolutional models take any size; the harness feeds them these
-DATA_SHAPES = {"tiny-ae": (16, 24, 3)}
+DATA_SHAPES = {"tiny-ae": (16, 24, 3), "kl-vae": (16, 16, 3)}
 
 
 def small_data(shape, n=32, seed=0):

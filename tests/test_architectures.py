@@ -16,7 +16,7 @@ def test_architecture(name, tmp_path):
 
 
 def test_wildcard_listing():
-    assert aezoo.list_architectures("*vae*") == ["beta-vae", "conditional-vae", "conv-vae", "dense-vae", "vq-vae"]
+    assert aezoo.list_architectures("*vae*") == ["beta-vae", "conditional-vae", "conv-vae", "dense-vae", "kl-vae", "vq-vae"]
     assert "linear-ae" in aezoo.list_architectures()
 
 

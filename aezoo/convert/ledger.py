@@ -69,15 +69,29 @@ class Ledger:
                                   f"conversion, but {variable.path} needs {tuple(variable.shape)}")
         self._assignments.append((variable, array))
 
+    def _take_rank(self, name, ranks, layout):
+        """``take(name)``, refusing a tensor whose rank cannot be laid out as ``layout`` (a one-line error,
+        not numpy's transpose or reshape error)."""
+        array = self.take(name)
+        if array.ndim not in ranks:
+            raise ConversionError(f"{self.source}: tensor {name!r} has shape {tuple(array.shape)}, "
+                                  f"expected a {layout} tensor")
+        return array
+
     def conv(self, layer, prefix):
         """A ``keras.layers.Conv2D`` from ``{prefix}.weight`` (OIHW) and ``{prefix}.bias`` if the layer has one."""
-        self.assign(layer.kernel, _conv_kernel(self.take(f"{prefix}.weight")), f"{prefix}.weight")
+        weight = self._take_rank(f"{prefix}.weight", (4,), "4-d (out, in, kh, kw)")
+        self.assign(layer.kernel, _conv_kernel(weight), f"{prefix}.weight")
         if layer.use_bias:
             self.assign(layer.bias, self.take(f"{prefix}.bias"), f"{prefix}.bias")
 
     def dense(self, layer, prefix):
         """A ``keras.layers.Dense`` from a Linear or 1x1-conv ``{prefix}.weight`` and ``{prefix}.bias``."""
-        self.assign(layer.kernel, _dense_kernel(self.take(f"{prefix}.weight")), f"{prefix}.weight")
+        weight = self._take_rank(f"{prefix}.weight", (2, 4), "(out, in) or (out, in, 1, 1)")
+        if weight.ndim == 4 and weight.shape[2:] != (1, 1):
+            raise ConversionError(f"{self.source}: tensor '{prefix}.weight' has shape {tuple(weight.shape)}, "
+                                  "expected (out, in) or a 1x1 conv (out, in, 1, 1)")
+        self.assign(layer.kernel, _dense_kernel(weight), f"{prefix}.weight")
         if layer.use_bias:
             self.assign(layer.bias, self.take(f"{prefix}.bias"), f"{prefix}.bias")
 

@@ -3,7 +3,7 @@
 ``convert_folder(path)`` returns a ready aezoo model from
 
 - a diffusers model folder: ``config.json`` (with ``_class_name``) and
-  ``diffusion_pytorch_model.safetensors`` (or ``.bin``), e.g. ``AutoencoderTiny``;
+  ``diffusion_pytorch_model.safetensors`` (or ``.bin``) of an ``AutoencoderTiny`` or ``AutoencoderKL``;
 - a folder, or an ``*_encoder.pth`` file, of an original TAESD pair (``taef2_encoder.pth``
   + ``taef2_decoder.pth``).
 
@@ -13,6 +13,7 @@ Anything else is a one-line ``ConversionError`` saying what was expected.
 import json
 from pathlib import Path
 
+from aezoo.convert.diffusers_kl import kl_vae_from_diffusers
 from aezoo.convert.ledger import ConversionError
 from aezoo.convert.taesd import from_taesd_files, tiny_from_diffusers
 from aezoo.convert.tensors import read_tensors
@@ -20,7 +21,7 @@ from aezoo.convert.tensors import read_tensors
 DIFFUSERS_WEIGHTS = ("diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.bin")
 
 #: diffusers ``_class_name`` -> converter ``(config, tensors, source) -> model``
-DIFFUSERS_CONVERTERS = {"AutoencoderTiny": tiny_from_diffusers}
+DIFFUSERS_CONVERTERS = {"AutoencoderTiny": tiny_from_diffusers, "AutoencoderKL": kl_vae_from_diffusers}
 
 
 def register_diffusers_converter(class_name, converter):

@@ -11,10 +11,12 @@ from aezoo.models.vq import VQVAE
 from aezoo.models.sequence import Conv1DAutoencoder, LSTMAutoencoder
 from aezoo.models.masked import MaskedAutoencoder
 from aezoo.models.tiny import TinyAutoencoder
+from aezoo.models.kl_vae import KLVAE
 from aezoo.models.codecs import FactorizedCodec, HyperpriorCodec
 
 __all__ = [
     "Autoencoder", "BetaVAE", "ConditionalVAE", "ContractiveAutoencoder", "Conv1DAutoencoder", "ConvAutoencoder", "ConvVAE",
-    "DenoisingAutoencoder", "DenseAutoencoder", "DenseVAE", "FactorizedCodec", "HyperpriorCodec", "IWAE", "LSTMAutoencoder",
-    "LinearAutoencoder", "MaskedAutoencoder", "SparseAutoencoder", "TinyAutoencoder", "VQVAE", "VariationalAutoencoder",
+    "DenoisingAutoencoder", "DenseAutoencoder", "DenseVAE", "FactorizedCodec", "HyperpriorCodec", "IWAE", "KLVAE",
+    "LSTMAutoencoder", "LinearAutoencoder", "MaskedAutoencoder", "SparseAutoencoder", "TinyAutoencoder", "VQVAE",
+    "VariationalAutoencoder",
 ]
