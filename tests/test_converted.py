@@ -201,3 +201,17 @@ def test_tiling_covers_every_pixel_and_is_exact_for_a_pointwise_model():
     np.testing.assert_allclose(down, x[:, ::8, ::8], rtol=1e-6)
     with pytest.raises(ValueError, match="overlap in \\[0, tile\\)"):
         tiled(lambda w: w, x, tile=16, overlap=16, step=8, out_scale=1)
+
+
+def test_finetune_a_latent_diffusion_decoder_from_the_cli(tmp_path, capsys):
+    """`aezoo finetune` on a model that takes any size: arrays keep theirs; the encoder stays frozen."""
+    from aezoo.cli import main
+
+    x = np.random.default_rng(3).uniform(0, 1, (4, 32, 48, 3)).astype("float32")
+    np.save(tmp_path / "x.npy", x)
+    before = aezoo.load("taef2").encode(x)
+    assert main(["finetune", "taef2", "--data", str(tmp_path / "x.npy"), "--out", str(tmp_path / "mine"),
+                 "--epochs", "1", "--batch-size", "2", "--freeze-encoder", "--quiet"]) == 0
+    tuned = aezoo.load(str(tmp_path / "mine"))
+    np.testing.assert_allclose(tuned.encode(x), before, atol=1e-5)  # latents a diffusion model made stay valid
+    assert tuned.preset_metadata["finetune"]["input_shape"] == [32, 48, 3]

@@ -98,7 +98,7 @@ def finetune(preset_or_model, data, *, epochs=5, batch_size=32, learning_rate=1e
         "dataset": dataset,
         "examples": int(len(x)),
         "validation_examples": 0 if x_val is None else int(len(x_val)),
-        "input_shape": [int(d) for d in model.data_shape],
+        "input_shape": [int(d) for d in x.shape[1:]],  # the data's (a fully convolutional model takes any)
         "epochs": int(epochs),
         "batch_size": int(batch_size),
         "learning_rate": float(learning_rate),
@@ -129,6 +129,11 @@ def reconstruction_mse(model, x, batch_size=256):
 
 
 # ------------------------------------------------------------------- data in
+#: the side a folder's images are resized to for a model that takes any size (latent-diffusion
+#: autoencoders); arrays keep their own height and width
+FOLDER_SIZE = 256
+
+
 def load_inputs(data, input_shape, mask_value=None):
     """``(x, dataset)``: ``data`` as float32 ``(n, *input_shape)`` in [0, 1], and its name
     for metadata (the dataset name, or ``"custom"`` for arrays, folders and files).
@@ -137,6 +142,11 @@ def load_inputs(data, input_shape, mask_value=None):
     shorter ones for a masking model)."""
     from aezoo import data as aedata
 
+    if None in tuple(input_shape):  # fully convolutional: arrays keep their size, folders get a square
+        if isinstance(data, (str, os.PathLike)) and not Path(data).expanduser().is_dir():
+            data = np.load(Path(data).expanduser(), allow_pickle=False) if Path(data).expanduser().is_file() else data
+        size = np.shape(data)[1:3] if not isinstance(data, (str, os.PathLike)) else (FOLDER_SIZE, FOLDER_SIZE)
+        input_shape = tuple(s if d is None else d for d, s in zip(input_shape, (*size, None)))
     input_shape = tuple(int(d) for d in input_shape)
     if len(input_shape) == 2:  # (timesteps, channels): a series model
         return _load_series(data, input_shape, mask_value)
