@@ -42,7 +42,10 @@ def _cmd_show(args):
         return 0
     print(f"{meta.get('preset', args.preset)}  ({meta.get('architecture')}, {meta.get('parameters', '?'):,} parameters)")
     print(f"  folder:  {folder}")
-    print(f"  dataset: {meta.get('dataset')} ({meta.get('split')} split)   recipe: {meta.get('recipe')}")
+    if meta.get("converted_from"):
+        print(f"  converted from: {meta['converted_from']}   by: {meta.get('recipe') or 'aezoo convert'}")
+    else:
+        print(f"  dataset: {meta.get('dataset')} ({meta.get('split')} split)   recipe: {meta.get('recipe')}")
     for name, value in (meta.get("metrics") or {}).items():
         print(f"  {name:30s} {value:.4f}" if isinstance(value, float) else f"  {name:30s} {value}")
     for t in meta.get("targets") or []:
