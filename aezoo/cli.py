@@ -8,6 +8,8 @@ import argparse
 import os
 import sys
 
+from aezoo.io import atomic_write_text  # the one atomic writer (fsync, temp removed on error, UTF-8)
+
 
 def _print_table(rows, header):
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
@@ -155,7 +157,7 @@ def _eval_file(model, args):
         text = "index,score" + ("" if threshold is None else ",anomalous") + "\n" + "".join(
             f"{i},{s:.6g}" + ("" if threshold is None else f",{int(s > threshold)}") + "\n"
             for i, s in enumerate(scores))
-        _atomic_write(args.scores, text)
+        atomic_write_text(args.scores, text)
         print(f"wrote {args.scores}")
     return 0
 
@@ -167,7 +169,7 @@ def _cmd_train(args):
                         strategy=args.strategy, epochs=args.epochs, verbose=_train_verbosity(args.quiet),
                         recipes_dirs=args.recipes)
     if args.report:
-        _atomic_write(args.report, report_json(report))
+        atomic_write_text(args.report, report_json(report))
     return 0
 
 
@@ -263,13 +265,6 @@ def _cmd_export(args):
     out = export(args.preset, args.output, format=args.format, force=args.force)
     print(f"wrote {out} ({args.format}: encoder and decoder, signature 'serving_default')")
     return 0
-
-
-def _atomic_write(path, text):
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
 
 
 def build_parser():
