@@ -1,5 +1,7 @@
 """Fine-tuning a preset on new data: the error drops, the new preset names its parent and keeps its terms."""
 
+import json
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -82,7 +84,8 @@ def test_freeze_encoder_trains_only_the_decoder(tmp_path):
     assert {"val_mse_before", "val_mse_after"} <= set(report)
     meta = presets.read_metadata(tmp_path / "tiny-ft")
     assert meta["license"] == "cc-by-sa-3.0" and "terms" not in meta  # the parent's licence, unrestricted
-    assert "--freeze-encoder" in meta["reproduce"] and str(images) in meta["reproduce"]
+    assert "--freeze-encoder" in meta["reproduce"] and f"--data {images.name} " in meta["reproduce"]
+    assert str(tmp_path) not in json.dumps(meta)  # no local path published with the card (issue 22, item 14)
     assert tuned.preset_metadata["preset"] == "tiny-ft"
 
 

@@ -263,11 +263,12 @@ def save_finetuned(model, out_dir, report, parent_meta, data=None, force=False, 
         restricted = parent_meta.get("dataset") if parent_terms else report["dataset"]
         meta["license_name"] = parent_meta.get("license_name") or f"{restricted}-research-only"
     if isinstance(data, (str, os.PathLike)) or report["dataset"] != "custom":
-        source = report["dataset"] if report["dataset"] != "custom" else os.fspath(data)
+        # names, not absolute paths: the card travels (push) and must not publish a local layout
+        source = report["dataset"] if report["dataset"] != "custom" else Path(data).name
         meta["reproduce"] = (f"aezoo finetune {parent} --data {source} --epochs {report['epochs']} "
                              f"--batch-size {report['batch_size']} --learning-rate {report['learning_rate']:g} "
                              f"--seed {report['seed']}" + (" --freeze-encoder" if report["freeze_encoder"] else "")
-                             + f" --out {out_dir}")
+                             + f" --out {out_dir.name}")
     meta = {k: v for k, v in meta.items() if v is not None}
     card_meta = {**meta, "preset": out_dir.name, "architecture": getattr(model, "architecture", type(model).__name__),
                  "input_shape": list(model.data_shape), "latent_dim": model.latent_dim,
