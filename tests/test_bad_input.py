@@ -89,6 +89,19 @@ def save(ctx, name, array):
     np.save(ctx.tmp / name, array)
 
 
+def _user_folder(ctx):
+    """x.npy beside a folder of the user's own files."""
+    save(ctx, "x.npy", images())
+    (ctx.tmp / "mine").mkdir()
+    (ctx.tmp / "mine" / "notes.txt").write_text("mine\n")
+
+
+def _unet_folder(ctx):
+    (ctx.tmp / "unet").mkdir()
+    (ctx.tmp / "unet" / "config.json").write_text('{"_class_name": "UNet2DConditionModel"}')
+    (ctx.tmp / "unet" / "diffusion_pytorch_model.safetensors").write_bytes(b"")
+
+
 def image_folder(ctx):
     """A folder holding a good PNG, a corrupt JPEG and a text file."""
     import keras
@@ -298,6 +311,22 @@ ROWS = [
         cli("pull", "my/org/model"), CommandFailed,
         "aezoo pull: error: Malformed Hub repo 'my/org/model': expected 'org/name' (letters, digits, '-', '_' and "
         "'.' in each part)", readme=False),
+    Row("finetune: a folder that is not a preset", "`aezoo finetune dense-ae-mnist --data x.npy --out mine/` and "
+        "mine/ holds your files",
+        cli("finetune", "dense-ae-mnist", "--data", "x.npy", "--out", "mine", prepare=_user_folder), CommandFailed,
+        "aezoo finetune: error: mine exists and is not an aezoo preset (it holds notes.txt): refusing to replace it; "
+        "choose a new or empty folder, or pass --force (force=True) to replace it"),
+    Row("convert: not an autoencoder", "`aezoo convert unet/ -o out/` on a diffusers UNet folder",
+        cli("convert", "unet", "-o", "out", prepare=_unet_folder), CommandFailed,
+        "aezoo convert: error: unet: a diffusers UNet2DConditionModel, not an autoencoder aezoo converts "
+        "(AutoencoderKL, AutoencoderTiny)"),
+    Row("spatial: size", "`taef2.encode(x)` with `x.shape == (1, 30, 32, 3)` (its factor is 8)",
+        lambda c: aezoo.load("taef2", compile=False).encode(np.zeros((1, 30, 32, 3), "float32")), ValueError,
+        "tiny_ae: x's height and width must divide by 8, got 30x32: crop or resize to 24x32 (or pad to 32x32)"),
+    Row("spatial: diffusers range", "`taef2.encode(x)` with images in [-1, 1] (diffusers' convention)",
+        lambda c: aezoo.load("taef2", compile=False).encode(images(1, -1.0, 1.0, (16, 16, 3))), ValueError,
+        "tiny_ae: x must hold images with values in [0, 1], got range [-1, 1] (images in [-1, 1], diffusers' "
+        "convention? pass (x + 1) / 2)"),
     Row("eval: bad number", "`aezoo eval dense-ae-mnist --examples ten`",
         cli("eval", "dense-ae-mnist", "--examples", "ten"), CommandFailed,
         "aezoo eval: error: argument --examples: invalid int value: 'ten'", readme=False),
