@@ -2,7 +2,7 @@
 
     >>> import aezoo
     >>> aezoo.list_architectures("*vae*")
-    ['beta-vae', 'conditional-vae', 'conv-vae', 'dense-vae', 'vq-vae']
+    ['beta-vae', 'conditional-vae', 'conv-vae', 'dense-vae', 'kl-vae', 'vq-vae']
     >>> model = aezoo.build("conv-vae", input_shape=(64, 64, 3), latent_dim=128)
     >>> vae = aezoo.load("conv-vae-faces")          # pretrained, compiled, offline
 """
