@@ -154,6 +154,12 @@ def _check_spatial(model, out, fmt, photos):
         np.testing.assert_allclose(got_enc["z"], z, atol=ATOL, rtol=0)
         np.testing.assert_allclose(got_dec, model.decode(z), atol=ATOL, rtol=0)
         assert got_dec.min() >= 0.0 and got_dec.max() <= 1.0  # clamped in the graph, as decode
+    if fmt == "onnx":  # the dynamic axes are named, not tf2onnx's unk__N
+        import onnx
+
+        graph = onnx.load(str(out / "decoder.onnx")).graph
+        assert [d.dim_param or d.dim_value for d in graph.input[0].type.tensor_type.shape.dim] == [
+            "batch", "z_height", "z_width", model.latent_channels]
     desc = json.loads((out / "export.json").read_text())
     c = model.latent_channels
     assert desc["latent_kind"] == "spatial" and desc["downsampling_factor"] == model.downsampling_factor

@@ -141,7 +141,7 @@ def _as_model(model_or_preset):
         model = model_or_preset
     if not all(hasattr(model, a) for a in ("encoder", "decoder", "latent_dim", "data_shape", "latent_kind")):
         raise ValueError(
-            f"export needs an aezoo model (with encoder, decoder, latent_dim, data_shape), "
+            f"export needs an aezoo model (with encoder, decoder, latent_dim, data_shape, latent_kind), "
             f"got {type(model).__name__}"
         )
     if model.latent_kind not in LATENT_KINDS:
@@ -268,16 +268,15 @@ def _write_onnx(fn, spec, path):
 
 
 def _name_dynamic_axes(proto):
-    """tf2onnx calls unknown sizes ``unk__123``; name them ``batch``, ``height``, ``width``
-    (or ``dim1``...) per input and output so a runtime's shape listing says what they are."""
+    """tf2onnx calls unknown sizes ``unk__123``; name them ``batch``, ``x_height``, ``z_width``...
+    so that a runtime's shape listing says what they are."""
     names = {}
     for value in [*proto.graph.input, *proto.graph.output]:
         dims = value.type.tensor_type.shape.dim
-        axis_names = (["batch", "height", "width"] if len(dims) == 4 else
-                      ["batch", *(f"dim{i}" for i in range(1, len(dims)))])
-        for dim, name in zip(dims, axis_names):
+        axes = ["height", "width"] if len(dims) == 4 else [f"dim{i}" for i in range(1, len(dims))]
+        for dim, name in zip(dims, ["batch", *(f"{value.name}_{axis}" for axis in axes)]):
             if dim.dim_param:
-                names.setdefault(dim.dim_param, f"{value.name}_{name}" if name.startswith("dim") else name)
+                names.setdefault(dim.dim_param, name)
     for value in [*proto.graph.input, *proto.graph.output, *proto.graph.value_info]:
         for dim in value.type.tensor_type.shape.dim:
             if dim.dim_param in names:
