@@ -46,12 +46,19 @@ def _run_saved_model(folder, x, z):
     return ({k: v.numpy() for k, v in enc(x=tf.constant(x)).items()}, dec(z=tf.constant(z))["x_hat"].numpy())
 
 
-def _run_tflite(folder, x, z):
+def _run_tflite(folder, x, z, interpreter=None):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        runners = {part: tf.lite.Interpreter(model_path=str(folder / f"{part}.tflite"))
+        runners = {part: (interpreter or tf.lite.Interpreter)(model_path=str(folder / f"{part}.tflite"))
                    .get_signature_runner("serving_default") for part in ("encoder", "decoder")}
     return runners["encoder"](x=x), runners["decoder"](z=z)["x_hat"]
+
+
+def _run_litert(folder, x, z):
+    """The same .tflite files in LiteRT, the standalone runtime phones use (when installed)."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    return _run_tflite(folder, x, z, Interpreter)
 
 
 def _run_onnx(folder, x, z):
@@ -133,7 +140,8 @@ def test_failed_export_leaves_nothing(models, tmp_path, monkeypatch):
 # Measured on grace_hopper at 64x64 and a batch of two 96x64 crops (TF 2.21, tf2onnx 1.17.0,
 # onnxruntime 1.32.0, x86 CPU): taef2's exported encoders and decoders differ from
 # encode/decode by at most 5.3e-6 (TFLite/XNNPACK) and 4.8e-6 (ONNX Runtime), SavedModel 0;
-# latents span ~9. 1e-4 leaves room for other CPUs' kernels.
+# latents span ~9. 1e-4 leaves room for other CPUs' kernels. The .tflite files also run in
+# LiteRT (ai-edge-litert) where it is installed.
 ATOL = 1e-4
 
 
@@ -147,13 +155,19 @@ def photos():
 
 
 def _check_spatial(model, out, fmt, photos):
+    import importlib.util
+
+    runners = [RUNNERS[fmt]]
+    if fmt == "tflite" and importlib.util.find_spec("ai_edge_litert") is not None:
+        runners.append(_run_litert)
     for x in photos:
         z = model.encode(x)
-        got_enc, got_dec = RUNNERS[fmt](out, x, z)
-        assert sorted(got_enc) == ["z"] and got_enc["z"].shape == z.shape
-        np.testing.assert_allclose(got_enc["z"], z, atol=ATOL, rtol=0)
-        np.testing.assert_allclose(got_dec, model.decode(z), atol=ATOL, rtol=0)
-        assert got_dec.min() >= 0.0 and got_dec.max() <= 1.0  # clamped in the graph, as decode
+        for run in runners:
+            got_enc, got_dec = run(out, x, z)
+            assert sorted(got_enc) == ["z"] and got_enc["z"].shape == z.shape
+            np.testing.assert_allclose(got_enc["z"], z, atol=ATOL, rtol=0)
+            np.testing.assert_allclose(got_dec, model.decode(z), atol=ATOL, rtol=0)
+            assert got_dec.min() >= 0.0 and got_dec.max() <= 1.0  # clamped in the graph, as decode
     if fmt == "onnx":  # the dynamic axes are named, not tf2onnx's unk__N
         import onnx
 
