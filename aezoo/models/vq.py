@@ -92,6 +92,7 @@ class VQVAE(Autoencoder):
     """
 
     default_loss = "bce"  # see reconstruction_loss in the class docstring
+    latent_kind = "grid"  # a (H', W', latent_dim) grid of codebook vectors
     config_keys = ("input_shape", "latent_dim", "num_embeddings", "filters", "residual_blocks", "activation",
                    "output_activation", "commitment_cost", "ema", "ema_decay", "restart_after", "seed",
                    "reconstruction_loss")
