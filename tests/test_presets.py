@@ -147,8 +147,9 @@ def test_recipe_smoke(preset, tmp_path):
     assert {"backend", "device", "command", "keras"} <= set(training) and training["seconds"] >= 0
 
 
-UNCATALOGUED = sorted(preset for preset, path in list_recipe_presets().items()
-                      if preset not in PRESETS and path.parent.name == "recipes")
+# one preset per recipe file: a family's presets differ only in a hyperparameter (a codec's lambda)
+UNCATALOGUED = sorted({path: preset for preset, path in sorted(list_recipe_presets().items(), reverse=True)
+                       if preset not in PRESETS and path.parent.name == "recipes"}.values())
 
 
 @pytest.mark.parametrize("preset", UNCATALOGUED)
