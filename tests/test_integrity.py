@@ -89,7 +89,7 @@ def test_a_hub_snapshot_is_checked_against_the_same_pin(bundle, tmp_path, monkey
     config["config"]["beta"] = 2.0
     (bundle / "config.json").write_text(json.dumps(config))
     _rehash(bundle, "config.json")
-    monkeypatch.setattr("aezoo.presets.loader._from_hub", lambda repo_id, revision, tried, label=None: bundle)
+    monkeypatch.setattr("aezoo.presets.loader._from_hub", lambda repo_id, revision, tried, label=None, subfolder="": bundle)
     with pytest.raises(presets.ChecksumError, match="aezoo pins"):
         aezoo.load(f"hf://{catalog.PRESETS[PRESET].hf_repo}")
     folder, pinned = presets.resolve(f"hf://someone/{PRESET}")  # not aezoo's repo: no pin to hold

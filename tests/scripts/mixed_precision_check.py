@@ -55,7 +55,10 @@ def max_diff(a, b):
     return max(float(np.max(np.abs(u - v))) for u, v in zip(a, b))
 
 
-reference, optimizer, _ = fit_change("one")  # sets the mixed_float16 policy
+# train(mixed_precision=True) restores the caller's policy when it returns; the custom steps
+# below are built under the policy it trains with
+keras.mixed_precision.set_global_policy("mixed_float16")
+reference, optimizer, _ = fit_change("one")
 mirrored = resolve_strategy("mirrored")[0]  # the one train(strategy="mirrored") uses
 fit_two, _, fit_replicas = fit_change("mirrored")
 one_device = tf.distribute.OneDeviceStrategy("/cpu:0")
