@@ -35,7 +35,9 @@ def converted_card(meta):
          f"photos ({', '.join(eq.get('images', []))}); maximum absolute differences on Keras's "
          f"`{eq.get('backend')}` backend, float32:\n\n| size | latents | latent range | images |\n|---|---|---|---|\n"
          + eq_rows + "\n\n`tests/test_converted.py` asserts this on every backend.\n") if eq else
-        "Not measured in this run (torch was not installed); `tests/test_converted.py` asserts it.\n",
+        "Not measured for these weights (no PyTorch original was run at conversion); aezoo's tests prove "
+        "this architecture's conversion equal to the PyTorch original at random weights "
+        "(`tests/test_converted.py`, `tests/test_kl_vae.py`).\n",
         "## Metrics\n\nReconstruction PSNR (dB) of real photos, " + (m.get("protocol") or {}).get("preprocessing", "")
         + ":\n\n| metric | value |\n|---|---|\n" + rows + "\n",
         "## How to reproduce\n",

@@ -11,7 +11,13 @@ HF_DATASET_IDS = {"mnist": "ylecun/mnist", "fashion_mnist": "zalando-datasets/fa
 
 def model_card(metadata, repo_id=None):
     """README.md text for a preset: Hugging Face YAML header, usage, metrics, how to
-    reproduce, and the data's terms (non-commercial research only for CelebA/UTKFace)."""
+    reproduce, and the data's terms (non-commercial research only for CelebA/UTKFace).
+    Weights converted from elsewhere (``converted_from``) get their own card: source,
+    licence, proof of equality (``aezoo.convert.card``)."""
+    if metadata.get("converted_from"):
+        from aezoo.convert.card import converted_card
+
+        return converted_card(metadata)
     m = metadata
     preset, arch = m.get("preset", "model"), m.get("architecture", "autoencoder")
     repo_id = repo_id or m.get("hf_repo") or f"aezoo/{preset}"

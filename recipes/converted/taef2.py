@@ -67,7 +67,6 @@ def main(argv=None):
 
     import keras
 
-    from aezoo.convert.card import converted_card
     from aezoo.convert.taesd import from_taesd_files
     from aezoo.evaluation.photo_metrics import photo_metrics, photo_protocol
     from aezoo.io import file_digest
@@ -93,7 +92,7 @@ def main(argv=None):
         "training": {"converted": True, "command": command, "backend": keras.backend.backend()},
     }
     meta = {k: v for k, v in meta.items() if v is not None}
-    folder = save_preset(model, args.out, preset=PRESET, metadata=meta, card_text=converted_card,
+    folder = save_preset(model, args.out, preset=PRESET, metadata=meta,  # the card: aezoo.convert.card
                          extra_files={"LICENSE": source_dir / "LICENSE"})
     for key, value in metrics.items():
         print(f"{key}: {value:.3f}")
