@@ -262,6 +262,23 @@ def _cmd_export(args):
     return 0
 
 
+def _cmd_compress(args):
+    from aezoo.uses.codec_files import compress_folder
+
+    files = compress_folder(args.preset, args.input, args.output, force=args.force)
+    total = sum(len(data) for _, data in files)
+    print(f"wrote {args.output}: {len(files)} files, {total:,} bytes ({args.preset})")
+    return 0
+
+
+def _cmd_decompress(args):
+    from aezoo.uses.codec_files import decompress_folder
+
+    images = decompress_folder(args.input, args.output, preset=args.preset, force=args.force)
+    print(f"wrote {args.output}: {len(images)} PNG images")
+    return 0
+
+
 def _atomic_write(path, text):
     tmp = f"{path}.tmp-{os.getpid()}"
     with open(tmp, "w") as f:
@@ -375,6 +392,21 @@ def build_parser():
     p.add_argument("-o", "--output", required=True, help="folder to write encoder and decoder into")
     p.add_argument("--force", action="store_true", help="replace --output even if aezoo did not write it")
     p.set_defaults(func=_cmd_export)
+
+    p = sub.add_parser("compress", help="compress a folder of images with a codec preset into .aezc files")
+    p.add_argument("preset", help="codec preset name, hf://org/repo or folder (e.g. hyperprior-codec-faces-q3)")
+    p.add_argument("input", help="folder of images (jpg/png, any size; searched recursively)")
+    p.add_argument("-o", "--output", required=True, help="folder to write <name>.aezc files into")
+    p.add_argument("--force", action="store_true", help="replace --output even if aezoo did not write it")
+    p.set_defaults(func=_cmd_compress)
+
+    p = sub.add_parser("decompress", help="decode .aezc files (a folder or one file) into PNG images")
+    p.add_argument("input", help="folder of .aezc files, or one file")
+    p.add_argument("-o", "--output", required=True, help="folder to write <name>.png files into")
+    p.add_argument("--preset", help="load the codec from here instead of the preset the files name (a preset "
+                                    "folder outside aezoo's catalog)")
+    p.add_argument("--force", action="store_true", help="replace --output even if aezoo did not write it")
+    p.set_defaults(func=_cmd_decompress)
     return parser
 
 
