@@ -190,11 +190,25 @@ class LearnedCodec(Autoencoder):
             return [self.decompress(d) for d in data]
         header = bitstream.read_header(data)
         bitstream.check_model(header, self)
+        image = self.decode(self._latents(header, data)[None])[0]
+        return image[:header.height, :header.width]
+
+    def decompress_latents(self, data):
+        """The quantised latent grid y_hat that a file codes (``(h, w, latent_dim)``, for the
+        padded size): exactly what ``encode`` gave on the encoder's side, on any backend."""
+        from aezoo.uses import bitstream
+
+        header = bitstream.read_header(data)
+        bitstream.check_model(header, self)
+        return self._latents(header, data)
+
+    def _latents(self, header, data):
+        from aezoo.uses import bitstream
+
         if not self.has_coding_tables:
             raise ValueError(f"{self.name} has no coding tables: it cannot be the model that wrote this file")
         size = bitstream.padded_size(header.height, header.width, self.size_multiple)
-        image = self._decode_stream(bitstream.payload(data, header), size, header.index_checksum)
-        return image[:header.height, :header.width]
+        return self._decode_stream(bitstream.payload(data, header), size, header.index_checksum)
 
     def _symbols(self, layer, values):
         """A factorized prior's integer symbols of float latents (numpy): round(v - median)."""
@@ -363,8 +377,7 @@ class FactorizedCodec(LearnedCodec):
         grid = (size[0] // 16, size[1] // 16, self.latent_dim)
         channels = np.broadcast_to(np.arange(self.latent_dim), grid)
         symbols = Decoder(payload).decode(channels, self.entropy_bottleneck.tables()).reshape(grid)
-        y_hat = symbols.astype("float32") + self._medians(self.entropy_bottleneck)
-        return self.decode(y_hat[None])[0]
+        return symbols.astype("float32") + self._medians(self.entropy_bottleneck)
 
 
 @keras.saving.register_keras_serializable(package="aezoo")
@@ -457,22 +470,26 @@ class HyperpriorCodec(LearnedCodec):
             encoder.encode(np.round(y).astype(np.int64), indexes, y_tables)
             yield encoder.to_bytes(), bitstream.index_checksum(indexes)
 
-    def _decode_stream(self, payload, size, index_checksum):
-        from aezoo.uses import bitstream
+    def _side_information(self, payload, size):
+        """(the stream's decoder, positioned after z; the scale indexes this backend computes)."""
         from aezoo.uses.entropy_coder import Decoder
 
         bottleneck = self.entropy_bottleneck
         decoder = Decoder(payload)
         z_grid = (size[0] // 64, size[1] // 64, self.filters)
         z_symbols = decoder.decode(np.broadcast_to(np.arange(self.filters), z_grid), bottleneck.tables())
-        indexes = self.scale_indexes(z_symbols.reshape(z_grid).astype("float32") + self._medians(bottleneck))
+        return decoder, self.scale_indexes(z_symbols.reshape(z_grid).astype("float32") + self._medians(bottleneck))
+
+    def _decode_stream(self, payload, size, index_checksum):
+        from aezoo.uses import bitstream
+
+        decoder, indexes = self._side_information(payload, size)
         if bitstream.index_checksum(indexes) != index_checksum:
             raise bitstream.BitstreamError(
                 f"{self.name} on {keras.backend.backend()} predicts other scale indexes for this file than its encoder "
                 "did (float differences in the hyper-decoder crossed a scale-table boundary): decoding it would give "
                 "garbage; decode it on the backend and machine type that encoded it")
-        y_symbols = decoder.decode(indexes, self.gaussian_conditional.tables()).reshape(indexes.shape)
-        return self.decode(y_symbols.astype("float32")[None])[0]
+        return decoder.decode(indexes, self.gaussian_conditional.tables()).reshape(indexes.shape).astype("float32")
 
 
 @keras.saving.register_keras_serializable(package="aezoo")
