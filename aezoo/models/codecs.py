@@ -147,6 +147,13 @@ class LearnedCodec(Autoencoder):
         for layer in self._entropy_models():
             layer.update_tables()
 
+    def count_params(self):
+        """Learned numbers only: the coding tables (int32 weights that ``update`` derives from
+        them) are left out, so a preset's parameter count is its model's."""
+        tables = sum(int(np.prod(getattr(layer, name).shape)) for layer in self._entropy_models()
+                     for name in layer.TABLE_NAMES)
+        return super().count_params() - tables
+
     @property
     def has_coding_tables(self):
         return all(layer.has_tables for layer in self._entropy_models())
