@@ -8,7 +8,9 @@ records its quantised latents and, for the hyperprior, its scale indexes; then e
 every backend's files. For every (encoder, decoder) pair it reports the files decoded to
 exactly the encoder's latents, the files refused (a hyperprior whose scale indexes this
 backend computes differently: the header's checksum), and the scale indexes that differ,
-element by element. Prints JSON.
+element by element: those the file codes with (fixed point, ``aezoo.models.fixed_point``:
+none may differ) and, for comparison, those each backend's float hyper-decoder gives.
+Prints JSON.
 """
 
 import argparse
@@ -36,16 +38,20 @@ def _child_encode(preset, images, out):
     padded = bitstream.pad(x, model.size_multiple)
     arrays = {"latents": model.encode(padded)}
     if model.architecture == "hyperprior-codec":
-        arrays["indexes"] = np.stack([_indexes(model, data) for data in files])
+        pairs = [_indexes(model, data) for data in files]
+        arrays["indexes"] = np.stack([p[0] for p in pairs])
+        arrays["float_indexes"] = np.stack([p[1] for p in pairs])
     np.savez(out / "encoded.npz", **arrays)
 
 
 def _indexes(model, data):
+    """(the scale indexes the file codes with, those the backend's float hyper-decoder gives)."""
     from aezoo.uses import bitstream
 
     header = bitstream.read_header(data)
     size = bitstream.padded_size(header.height, header.width, model.size_multiple)
-    return model._side_information(bitstream.payload(data, header), size)[1]
+    _, z_hat, indexes = model._side_information(bitstream.payload(data, header), size)
+    return indexes, model.scale_indexes(z_hat, exact=False)
 
 
 def _child_decode(preset, sources, out):
@@ -57,11 +63,13 @@ def _child_decode(preset, sources, out):
     report = {}
     for source in sources:
         files = sorted(source.glob("*.aezc"), key=lambda p: int(p.stem))
-        latents, images, refused, indexes = [], [], [], []
+        latents, images, refused, indexes, float_indexes = [], [], [], [], []
         for path in files:
             data = path.read_bytes()
             if model.architecture == "hyperprior-codec":
-                indexes.append(_indexes(model, data))
+                exact, floating = _indexes(model, data)
+                indexes.append(exact)
+                float_indexes.append(floating)
             try:
                 latents.append(model.decompress_latents(data))
                 images.append(model.decode(latents[-1][None])[0])
@@ -71,7 +79,7 @@ def _child_decode(preset, sources, out):
                 images.append(None)
         np.savez(out / f"{source.name}.npz", **{f"latents_{i}": v for i, v in enumerate(latents) if v is not None},
                  **{f"image_{i}": v for i, v in enumerate(images) if v is not None},
-                 **({"indexes": np.stack(indexes)} if indexes else {}))
+                 **({"indexes": np.stack(indexes), "float_indexes": np.stack(float_indexes)} if indexes else {}))
         report[source.name] = refused
     (out / "refused.json").write_text(json.dumps(report))
 
@@ -118,8 +126,11 @@ def _compare(folder, n, backends):
                     "bytes": int(sum(p.stat().st_size for p in (folder / f"enc-{encoder}").glob("*.aezc")))}
             if "indexes" in encoded:
                 differ = encoded["indexes"] != decoded["indexes"]
+                floats = encoded["float_indexes"] != decoded["float_indexes"]
                 pair.update(files_with_index_differences=int(differ.reshape(n, -1).any(1).sum()),
-                            differing_indexes=int(differ.sum()), indexes=int(differ.size))
+                            differing_indexes=int(differ.sum()), indexes=int(differ.size),
+                            files_with_float_index_differences=int(floats.reshape(n, -1).any(1).sum()),
+                            differing_float_indexes=int(floats.sum()))
             pairs[f"{encoder}->{decoder}"] = pair
     return {"images": n, "backends": list(backends), "pairs": pairs, "workdir": str(folder)}
 

@@ -34,7 +34,7 @@ import numpy as np
 import keras
 from keras import ops
 
-from aezoo.models import inference
+from aezoo.models import fixed_point, inference
 from aezoo.models.base import Autoencoder, interpolate_codes
 from aezoo.models.entropy_models import EntropyBottleneck, GaussianConditional
 from aezoo.models.gdn import GDN
@@ -162,7 +162,9 @@ class LearnedCodec(Autoencoder):
     def compress(self, x):
         """One file (``bytes``) per image of ``x`` (``(H, W, C)`` or ``(n, H, W, C)``, floats in
         [0, 1], any H and W up to 65535): padded by replicating edges to ``size_multiple``,
-        entropy-coded under the stored tables (format: ``aezoo.uses.bitstream``)."""
+        entropy-coded under the stored tables (format: ``aezoo.uses.bitstream``). Raises
+        ValueError for a hyperprior image whose side information is too large for the exact
+        (fixed-point) scale computation."""
         from aezoo.uses import bitstream
 
         if not self.has_coding_tables:
@@ -451,12 +453,21 @@ class HyperpriorCodec(LearnedCodec):
     def _entropy_models(self):
         return (self.entropy_bottleneck, self.gaussian_conditional)
 
-    def scale_indexes(self, z_hat):
+    def scale_indexes(self, z_hat, exact=True):
         """Scale-table index of every element of y, from one image's quantised z (numpy): the
-        hyper-decoder's scales (float, backend-dependent) mapped to the first table scale at or
-        above each, as ``GaussianConditional.scale_indexes`` does."""
-        scales = inference.run(self.hyper_decoder, z_hat[None].astype("float32"), 1)[0]
+        first table scale at or above each predicted scale, as ``GaussianConditional.scale_indexes``.
+
+        ``exact=True`` (what the bitstream codes with) runs the hyper-decoder in int64 fixed
+        point (``aezoo.models.fixed_point``): the same integers on every backend and machine.
+        ``exact=False`` uses the backend's float hyper-decoder, whose indexes can differ across
+        backends for scales within rounding of a table boundary.
+        """
         layer = self.gaussian_conditional
+        z_hat = np.asarray(z_hat, "float32")
+        if exact:
+            return fixed_point.table_indexes(fixed_point.run(self.hyper_decoder, z_hat), layer.scale_table,
+                                             layer.scale_bound)
+        scales = inference.run(self.hyper_decoder, z_hat[None], 1)[0]
         scales = np.maximum(scales, np.float32(layer.scale_bound))
         return np.searchsorted(np.asarray(layer.scale_table[:-1], "float32"), scales, side="left").astype(np.int64)
 
@@ -478,24 +489,24 @@ class HyperpriorCodec(LearnedCodec):
             yield encoder.to_bytes(), bitstream.index_checksum(indexes)
 
     def _side_information(self, payload, size):
-        """(the stream's decoder, positioned after z; the scale indexes this backend computes)."""
+        """(the stream's decoder, positioned after z; z_hat; the scale indexes)."""
         from aezoo.uses.entropy_coder import Decoder
 
         bottleneck = self.entropy_bottleneck
         decoder = Decoder(payload)
         z_grid = (size[0] // 64, size[1] // 64, self.filters)
         z_symbols = decoder.decode(np.broadcast_to(np.arange(self.filters), z_grid), bottleneck.tables())
-        return decoder, self.scale_indexes(z_symbols.reshape(z_grid).astype("float32") + self._medians(bottleneck))
+        z_hat = z_symbols.reshape(z_grid).astype("float32") + self._medians(bottleneck)
+        return decoder, z_hat, self.scale_indexes(z_hat)
 
     def _decode_stream(self, payload, size, index_checksum):
         from aezoo.uses import bitstream
 
-        decoder, indexes = self._side_information(payload, size)
-        if bitstream.index_checksum(indexes) != index_checksum:
+        decoder, _, indexes = self._side_information(payload, size)
+        if bitstream.index_checksum(indexes) != index_checksum:  # exact indexes: corruption or another aezoo
             raise bitstream.BitstreamError(
-                f"{self.name} on {keras.backend.backend()} predicts other scale indexes for this file than its encoder "
-                "did (float differences in the hyper-decoder crossed a scale-table boundary): decoding it would give "
-                "garbage; decode it on the backend and machine type that encoded it")
+                f"{self.name} predicts other scale indexes for this file than its encoder did: decoding it would "
+                "give garbage (a file from another version of aezoo's fixed-point hyper-decoder, or corrupted)")
         return decoder.decode(indexes, self.gaussian_conditional.tables()).reshape(indexes.shape).astype("float32")
 
 

@@ -31,8 +31,8 @@ edge pixels (no false edges for the transform to spend bits on), to the model's
 A reader refuses, in one line (``BitstreamError``, a ValueError), and decodes nothing: a
 file of another format or of a newer version, a truncated or extended file, a checksum
 mismatch (corruption), a file made by another model, and a hyperprior file whose scale
-indexes this backend computes differently (its float hyper-decoder rounded to another
-table at some element): decoding it would give garbage, so it is refused.
+indexes (computed in fixed point, ``aezoo.models.fixed_point``, the same on every backend)
+differ from the encoder's: decoding it would give garbage, so it is refused.
 """
 
 import dataclasses
