@@ -1,4 +1,4 @@
-"""``python -m aezoo.benchmark {training,inference,taef2} [options]``."""
+"""``python -m aezoo.benchmark {training,inference,taef2,bitstream} [options]``."""
 
 import sys
 
@@ -10,6 +10,9 @@ def main(argv=None):
         return run(argv[1:])
     if argv and argv[0] == "taef2":
         from aezoo.benchmark.latent_diffusion import main as run
+        return run(argv[1:])
+    if argv and argv[0] == "bitstream":
+        from aezoo.benchmark.bitstream_backends import main as run
         return run(argv[1:])
     if argv and argv[0] == "training":
         argv = argv[1:]

@@ -21,6 +21,11 @@ Sizes: the transforms are fully convolutional (built on ``(None, None, 3)`` inpu
 divisible by ``size_multiple`` (16 factorized, 64 hyperprior); ``input_shape`` is the
 size ``fit``/``predict`` train on, fixed (e.g. ``(64, 64, 3)``) or ``(None, None, 3)``.
 Padding other sizes belongs to the bitstream, which records the original size.
+
+Bitstream: ``update()`` (which ``fit`` ends with) solves the factorized prior's quantiles and
+computes the entropy models' integer CDF tables, stored with the weights; then
+``compress(x)`` gives one file (bytes) per image of any size, ``decompress(data)`` the image
+back, on any backend (format: ``aezoo.uses.bitstream``; coder: ``aezoo.uses.entropy_coder``).
 """
 
 import weakref
@@ -29,7 +34,7 @@ import numpy as np
 import keras
 from keras import ops
 
-from aezoo.models import inference
+from aezoo.models import fixed_point, inference
 from aezoo.models.base import Autoencoder, interpolate_codes
 from aezoo.models.entropy_models import EntropyBottleneck, GaussianConditional
 from aezoo.models.gdn import GDN
@@ -124,15 +129,103 @@ class LearnedCodec(Autoencoder):
         return loss
 
     def fit(self, x=None, y=None, *args, **kwargs):
-        """Keras ``fit``, then the factorized prior's quantiles solved exactly from the trained
-        density (``EntropyBottleneck.update_quantiles``): medians set the rounding grid."""
+        """Keras ``fit``, then ``update()``: the factorized prior's quantiles solved exactly from
+        the trained density (medians set the rounding grid) and the coding tables computed."""
         history = super().fit(x, y, *args, **kwargs)
-        self.update_quantiles()
+        self.update()
         return history
 
     def update_quantiles(self):
         """Solve the factorized prior's median and tail quantiles from its density (numpy)."""
         return self.entropy_bottleneck.update_quantiles()
+
+    def update(self):
+        """Quantiles, then the integer CDF tables every entropy model codes with (CompressAI's
+        ``update()``). They are weights: save the model after, and every backend that loads
+        it codes with the same integers."""
+        self.update_quantiles()
+        for layer in self._entropy_models():
+            layer.update_tables()
+
+    def count_params(self):
+        """Learned numbers only: the coding tables (int32 weights that ``update`` derives from
+        them) are left out, so a preset's parameter count is its model's."""
+        tables = sum(int(np.prod(getattr(layer, name).shape)) for layer in self._entropy_models()
+                     for name in layer.TABLE_NAMES)
+        return super().count_params() - tables
+
+    @property
+    def has_coding_tables(self):
+        return all(layer.has_tables for layer in self._entropy_models())
+
+    # ------------------------------------------------------------ bitstream
+    def compress(self, x):
+        """One file (``bytes``) per image of ``x`` (``(H, W, C)`` or ``(n, H, W, C)``, floats in
+        [0, 1], any H and W up to 65535): padded by replicating edges to ``size_multiple``,
+        entropy-coded under the stored tables (format: ``aezoo.uses.bitstream``). Raises
+        ValueError for a hyperprior image whose side information is too large for the exact
+        (fixed-point) scale computation."""
+        from aezoo.uses import bitstream
+
+        if not self.has_coding_tables:
+            raise ValueError(f"{self.name} has no coding tables yet: call model.update() (fit does), then save it "
+                             "so that its decoders load the same tables")
+        x = np.asarray(x)
+        if x.ndim == 3:
+            x = x[None]
+        channels = self.data_shape[-1]
+        if x.ndim != 4 or x.shape[-1] != channels or not x.shape[1] or not x.shape[2]:
+            raise ValueError(f"{self.name}: compress takes images (height, width, {channels}) or a batch of them, "
+                             f"got shape {x.shape}")
+        if x.dtype.kind != "f" or not np.isfinite(x).all():
+            raise ValueError(f"{self.name}: compress takes finite float images in [0, 1], got dtype {x.dtype}")
+        height, width = x.shape[1:3]
+        if max(height, width) > bitstream.MAX_SIDE:
+            raise ValueError(f"{self.name}: images up to {bitstream.MAX_SIDE} pixels a side, got {height}x{width}")
+        preset, digest = bitstream.model_identity(self)
+        padded = bitstream.pad(x.astype("float32"), self.size_multiple)
+        files = []
+        for payload, checksum in self._encode_streams(padded):
+            files.append(bitstream.pack(self.bitstream_kind, preset, digest, height, width, payload, checksum))
+        return files
+
+    def decompress(self, data):
+        """The image (``(H, W, C)`` float32 in [0, 1]) in one file of ``compress``; a list of
+        files gives a list of images. Raises ``BitstreamError`` (a ValueError) on a file it
+        cannot decode exactly: see ``aezoo.uses.bitstream``."""
+        from aezoo.uses import bitstream
+
+        if isinstance(data, (list, tuple)):
+            return [self.decompress(d) for d in data]
+        header = bitstream.read_header(data)
+        bitstream.check_model(header, self)
+        image = self.decode(self._latents(header, data)[None])[0]
+        return image[:header.height, :header.width]
+
+    def decompress_latents(self, data):
+        """The quantised latent grid y_hat that a file codes (``(h, w, latent_dim)``, for the
+        padded size): exactly what ``encode`` gave on the encoder's side, on any backend."""
+        from aezoo.uses import bitstream
+
+        header = bitstream.read_header(data)
+        bitstream.check_model(header, self)
+        return self._latents(header, data)
+
+    def _latents(self, header, data):
+        from aezoo.uses import bitstream
+
+        if not self.has_coding_tables:
+            raise ValueError(f"{self.name} has no coding tables: it cannot be the model that wrote this file")
+        size = bitstream.padded_size(header.height, header.width, self.size_multiple)
+        return self._decode_stream(bitstream.payload(data, header), size, header.index_checksum)
+
+    def _symbols(self, layer, values):
+        """A factorized prior's integer symbols of float latents (numpy): round(v - median)."""
+        return np.round(values - self._medians(layer)).astype(np.int64)
+
+    @staticmethod
+    def _medians(layer):
+        return ops.convert_to_numpy(layer.medians).astype("float32")
 
     # ------------------------------------------------------------ input checks
     def _check_data(self, x, what):
@@ -271,6 +364,30 @@ class FactorizedCodec(LearnedCodec):
         medians = ops.convert_to_numpy(self.entropy_bottleneck.medians)
         return (np.round(y - medians) + medians).astype("float32")
 
+    bitstream_kind = 1
+
+    def _entropy_models(self):
+        return (self.entropy_bottleneck,)
+
+    def _encode_streams(self, padded):
+        """(payload, None) per image: y's symbols, channel c under table c."""
+        from aezoo.uses.entropy_coder import Encoder
+
+        tables = self.entropy_bottleneck.tables()
+        for y in inference.run(self.encoder, padded):
+            encoder = Encoder()
+            symbols = self._symbols(self.entropy_bottleneck, y)
+            encoder.encode(symbols, np.broadcast_to(np.arange(y.shape[-1]), y.shape), tables)
+            yield encoder.to_bytes(), None
+
+    def _decode_stream(self, payload, size, index_checksum):
+        from aezoo.uses.entropy_coder import Decoder
+
+        grid = (size[0] // 16, size[1] // 16, self.latent_dim)
+        channels = np.broadcast_to(np.arange(self.latent_dim), grid)
+        symbols = Decoder(payload).decode(channels, self.entropy_bottleneck.tables()).reshape(grid)
+        return symbols.astype("float32") + self._medians(self.entropy_bottleneck)
+
 
 @keras.saving.register_keras_serializable(package="aezoo")
 @register_architecture("hyperprior-codec")
@@ -330,6 +447,67 @@ class HyperpriorCodec(LearnedCodec):
 
     def _round(self, y):
         return np.round(y).astype("float32")
+
+    bitstream_kind = 2
+
+    def _entropy_models(self):
+        return (self.entropy_bottleneck, self.gaussian_conditional)
+
+    def scale_indexes(self, z_hat, exact=True):
+        """Scale-table index of every element of y, from one image's quantised z (numpy): the
+        first table scale at or above each predicted scale, as ``GaussianConditional.scale_indexes``.
+
+        ``exact=True`` (what the bitstream codes with) runs the hyper-decoder in int64 fixed
+        point (``aezoo.models.fixed_point``): the same integers on every backend and machine.
+        ``exact=False`` uses the backend's float hyper-decoder, whose indexes can differ across
+        backends for scales within rounding of a table boundary.
+        """
+        layer = self.gaussian_conditional
+        z_hat = np.asarray(z_hat, "float32")
+        if exact:
+            return fixed_point.table_indexes(fixed_point.run(self.hyper_decoder, z_hat), layer.scale_table,
+                                             layer.scale_bound)
+        scales = inference.run(self.hyper_decoder, z_hat[None], 1)[0]
+        scales = np.maximum(scales, np.float32(layer.scale_bound))
+        return np.searchsorted(np.asarray(layer.scale_table[:-1], "float32"), scales, side="left").astype(np.int64)
+
+    def _encode_streams(self, padded):
+        """(payload, CRC-32 of the scale indexes) per image: z under the factorized prior, then y
+        under the Gaussian table its scale index names."""
+        from aezoo.uses import bitstream
+        from aezoo.uses.entropy_coder import Encoder
+
+        bottleneck, conditional = self.entropy_bottleneck, self.gaussian_conditional
+        z_tables, y_tables = bottleneck.tables(), conditional.tables()
+        ys = inference.run(self.encoder, padded)
+        for y, z in zip(ys, inference.run(self.hyper_encoder, ys)):
+            encoder = Encoder()
+            z_symbols = self._symbols(bottleneck, z)
+            encoder.encode(z_symbols, np.broadcast_to(np.arange(z.shape[-1]), z.shape), z_tables)
+            indexes = self.scale_indexes(z_symbols.astype("float32") + self._medians(bottleneck))
+            encoder.encode(np.round(y).astype(np.int64), indexes, y_tables)
+            yield encoder.to_bytes(), bitstream.index_checksum(indexes)
+
+    def _side_information(self, payload, size):
+        """(the stream's decoder, positioned after z; z_hat; the scale indexes)."""
+        from aezoo.uses.entropy_coder import Decoder
+
+        bottleneck = self.entropy_bottleneck
+        decoder = Decoder(payload)
+        z_grid = (size[0] // 64, size[1] // 64, self.filters)
+        z_symbols = decoder.decode(np.broadcast_to(np.arange(self.filters), z_grid), bottleneck.tables())
+        z_hat = z_symbols.reshape(z_grid).astype("float32") + self._medians(bottleneck)
+        return decoder, z_hat, self.scale_indexes(z_hat)
+
+    def _decode_stream(self, payload, size, index_checksum):
+        from aezoo.uses import bitstream
+
+        decoder, _, indexes = self._side_information(payload, size)
+        if bitstream.index_checksum(indexes) != index_checksum:  # exact indexes: corruption or another aezoo
+            raise bitstream.BitstreamError(
+                f"{self.name} predicts other scale indexes for this file than its encoder did: decoding it would "
+                "give garbage (a file from another version of aezoo's fixed-point hyper-decoder, or corrupted)")
+        return decoder.decode(indexes, self.gaussian_conditional.tables()).reshape(indexes.shape).astype("float32")
 
 
 @keras.saving.register_keras_serializable(package="aezoo")

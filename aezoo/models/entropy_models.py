@@ -20,6 +20,12 @@ The factorized prior's tails and median (``quantiles``) are learned through
 ``aux_loss``, added to the model's losses in training only; its gradient reaches the
 quantiles alone, so it never moves the density it measures. The quantiles fix each
 channel's symbol range when integer CDF tables are built for a bitstream.
+
+Coding tables: ``update_tables()`` computes both layers' integer CDF tables
+(``aezoo.models.coding_tables``) once, into non-trainable int32 variables
+``cdf``, ``cdf_length`` and ``offset`` that save and load with the weights, so that every
+backend that loads the model codes with the same integers. Until then they are zero and
+``has_tables`` is False. Weights saved before the tables existed still load (tables unset).
 """
 
 import math
@@ -28,6 +34,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from aezoo.models import coding_tables
 from aezoo.models.bounds import lower_bound
 
 
@@ -40,8 +47,46 @@ def _uniform_noise(shape, dtype, seed_generator):
     return keras.random.uniform(shape, minval=-0.5, maxval=0.5, dtype=dtype, seed=seed_generator)
 
 
+class _CodingTables:
+    """The integer tables of a layer (``cdf``, ``cdf_length``, ``offset``): non-trainable int32
+    variables, zero until ``update_tables``; weights saved without them still load."""
+
+    TABLE_NAMES = ("cdf", "cdf_length", "offset")
+
+    def _add_tables(self, rows, width):
+        for name, shape in (("cdf", (rows, width + 1)), ("cdf_length", (rows,)), ("offset", (rows,))):
+            setattr(self, name, self.add_weight(shape=shape, name=name, dtype="int32", trainable=False,
+                                                initializer="zeros"))
+
+    @property
+    def has_tables(self):
+        """True once ``update_tables`` has filled the tables (every row has symbols)."""
+        return bool(np.all(ops.convert_to_numpy(self.cdf_length) > 0))
+
+    def tables(self):
+        """``(cdf, cdf_length, offset)`` as int32 numpy arrays."""
+        return tuple(np.asarray(ops.convert_to_numpy(getattr(self, n)), np.int32) for n in self.TABLE_NAMES)
+
+    def _assign_tables(self, cdf, lengths, offsets):
+        self.cdf.assign(cdf.astype("int32"))
+        self.cdf_length.assign(lengths.astype("int32"))
+        self.offset.assign(offsets.astype("int32"))
+
+    def load_own_variables(self, store):
+        """Keras's loading, also of weights saved before the tables existed (their store holds
+        the learned variables only): the tables then stay unset (zero)."""
+        learned = [v for v in self._trainable_variables + self._non_trainable_variables
+                   if all(v is not getattr(self, n) for n in self.TABLE_NAMES)]
+        stored = len(store.keys()) if store is not None else 0
+        if stored == len(learned) and stored != len(self.weights):
+            for i, variable in enumerate(learned):
+                variable.assign(store[f"{i}"])
+            return
+        super().load_own_variables(store)
+
+
 @keras.saving.register_keras_serializable(package="aezoo")
-class EntropyBottleneck(keras.layers.Layer):
+class EntropyBottleneck(_CodingTables, keras.layers.Layer):
     """Factorized prior over the last axis (channels): ``(y_hat, likelihoods) = layer(y)``.
 
     Args:
@@ -51,10 +96,12 @@ class EntropyBottleneck(keras.layers.Layer):
         tail_mass: probability mass left outside the learned quantiles (both tails).
         likelihood_bound: lower bound of every likelihood.
         seed: seed of the bias initialiser and the training noise.
+        max_symbols: the most symbols a channel's coding table holds (values beyond its
+            quantiles, or beyond this many, are escaped and written out in full).
     """
 
     def __init__(self, filters=(3, 3, 3, 3), init_scale=10.0, tail_mass=1e-9, likelihood_bound=1e-9, seed=None,
-                 **kwargs):
+                 max_symbols=512, **kwargs):
         super().__init__(**kwargs)
         self.filters = tuple(int(f) for f in filters)
         if any(f <= 0 for f in self.filters):
@@ -64,6 +111,10 @@ class EntropyBottleneck(keras.layers.Layer):
                              f"{init_scale}, {tail_mass}, {likelihood_bound}")
         self.init_scale, self.tail_mass = float(init_scale), float(tail_mass)
         self.likelihood_bound, self.seed = float(likelihood_bound), seed
+        if not isinstance(max_symbols, (int, np.integer)) or not 1 <= max_symbols < (1 << coding_tables.PRECISION):
+            raise ValueError(f"EntropyBottleneck max_symbols must be an integer in [1, "
+                             f"{(1 << coding_tables.PRECISION) - 1}], got {max_symbols!r}")
+        self.max_symbols = int(max_symbols)
         self.seed_generator = keras.random.SeedGenerator(seed)
 
     def build(self, input_shape):
@@ -87,6 +138,7 @@ class EntropyBottleneck(keras.layers.Layer):
         quantiles = np.tile(np.array([-self.init_scale, 0.0, self.init_scale], "float32"), (channels, 1))
         self.quantiles = self.add_weight(shape=(channels, 3), name="quantiles",
                                          initializer=keras.initializers.Constant(quantiles))
+        self._add_tables(channels, self.max_symbols + 1)  # + the escape
 
     # ------------------------------------------------------------ the density
     def logits_cumulative(self, values, stop_gradient=False):
@@ -145,6 +197,40 @@ class EntropyBottleneck(keras.layers.Layer):
         self.quantiles.assign(quantiles)
         return quantiles
 
+    def update_tables(self):
+        """Compute each channel's integer CDF table from its density, once (store them by saving).
+
+        A channel codes ``round(y - median)`` over ``[-ceil(median - lower), ceil(upper - median)]``
+        (its quantiles; narrowed in proportion to fit ``max_symbols``) plus an escape holding the
+        mass of both tails. The bin masses come from the float density in float64.
+        """
+        quantiles = np.asarray(ops.convert_to_numpy(self.quantiles), np.float64)
+        medians = quantiles[:, 1]
+        below = np.maximum(np.ceil(medians - quantiles[:, 0]), 0).astype(np.int64)
+        above = np.maximum(np.ceil(quantiles[:, 2] - medians), 0).astype(np.int64)
+        wide = below + above + 1 > self.max_symbols
+        below = np.where(wide, (below * (self.max_symbols - 1)) // np.maximum(below + above, 1), below)
+        above = np.where(wide, self.max_symbols - 1 - below, above)
+        reach = int(max(below.max(), above.max()))
+        steps = np.arange(-reach, reach + 1, dtype=np.float64)[:, None]  # (K, 1) offsets from the medians
+        centres = (steps + ops.convert_to_numpy(self.medians)[None, :]).astype("float32")
+        lower = np.asarray(ops.convert_to_numpy(self.logits_cumulative(ops.convert_to_tensor(centres - 0.5))),
+                           np.float64)
+        upper = np.asarray(ops.convert_to_numpy(self.logits_cumulative(ops.convert_to_tensor(centres + 0.5))),
+                           np.float64)
+        sign = -np.sign(lower + upper)  # difference on the side where both sigmoids are small
+        mass = np.abs(_sigmoid(sign * upper) - _sigmoid(sign * lower))
+        width = self.max_symbols + 1
+        cdf = np.zeros((self.channels, width + 1), np.int32)
+        lengths, offsets = np.zeros(self.channels, np.int32), np.zeros(self.channels, np.int32)
+        for c in range(self.channels):
+            first, last = reach - below[c], reach + above[c]
+            tails = _sigmoid(lower[first, c]) + _sigmoid(-upper[last, c])
+            pmf = np.append(mass[first:last + 1, c], tails)
+            cdf[c] = coding_tables.cdf_row(pmf, width)
+            lengths[c], offsets[c] = len(pmf), -below[c]
+        self._assign_tables(cdf, lengths, offsets)
+
     # ------------------------------------------------------------ quantising
     def to_symbols(self, values):
         """Integer symbols: ``round(y - median)`` (int32)."""
@@ -167,11 +253,17 @@ class EntropyBottleneck(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "filters": list(self.filters), "init_scale": self.init_scale,
-                "tail_mass": self.tail_mass, "likelihood_bound": self.likelihood_bound, "seed": self.seed}
+                "tail_mass": self.tail_mass, "likelihood_bound": self.likelihood_bound, "seed": self.seed,
+                "max_symbols": self.max_symbols}
+
+
+def _sigmoid(x):
+    """float64 logistic without overflow warnings."""
+    return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(x, np.float64)))
 
 
 @keras.saving.register_keras_serializable(package="aezoo")
-class GaussianConditional(keras.layers.Layer):
+class GaussianConditional(_CodingTables, keras.layers.Layer):
     """Gaussian conditional: ``(y_hat, likelihoods) = layer(y, scales)`` (optionally ``means=``).
 
     Args:
@@ -197,6 +289,12 @@ class GaussianConditional(keras.layers.Layer):
         self.scale_table, self.scale_bound = table, scale_bound
         self.tail_mass, self.likelihood_bound, self.seed = float(tail_mass), float(likelihood_bound), seed
         self.seed_generator = keras.random.SeedGenerator(seed)
+        # one row per table scale; the shape follows from the config alone
+        self._add_tables(len(table), coding_tables.gaussian_table_width(table, self.tail_mass))
+
+    def update_tables(self):
+        """Compute the integer CDF table of every scale in ``scale_table`` (float64), once."""
+        self._assign_tables(*coding_tables.gaussian_tables(self.scale_table, self.tail_mass))
 
     @staticmethod
     def standardized_cumulative(values):

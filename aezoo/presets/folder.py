@@ -295,7 +295,8 @@ def load_preset_folder(folder, compile=True, pinned=None):
 
     The model is rebuilt with ``keras.saving.deserialize_keras_object`` (safe_mode on),
     gets its weights, is compiled with the architecture's defaults (``compile=True``),
-    and carries the preset's metadata as ``model.preset_metadata``.
+    and carries the preset's metadata as ``model.preset_metadata`` and the sha256 of its
+    metadata.json (the manifest) as ``model.preset_manifest_sha256``.
     """
     folder = Path(folder)
     meta = verify_preset(folder, pinned=pinned)
@@ -310,6 +311,7 @@ def load_preset_folder(folder, compile=True, pinned=None):
     if compile:
         model.compile()
     model.preset_metadata = meta
+    model.preset_manifest_sha256 = manifest_sha256(folder)  # what a codec file names its model by
     return model
 
 

@@ -125,6 +125,8 @@ def run_recipe(recipe, *, smoke=False, out_dir=None, checkpoint_dir=None, strate
         return {"preset": recipe.preset, "chief": False}
     if recipe.fit_latent_prior:  # before evaluation: the sample metrics and the saved preset use it
         model.fit_latent_prior(x_train)
+    if getattr(model, "is_codec", False):  # fit ends with it; a resumed finished run or the custom loop did not
+        model.update()  # quantiles and coding tables, saved with the weights
 
     # ---- evaluation, fixed protocol (aezoo.evaluation.PROTOCOL), the same function as `aezoo eval`
     from aezoo.evaluation.preset_metrics import CHECK_EXAMPLES, CHECK_PROBE_TRAIN, check_command, measure
