@@ -11,7 +11,6 @@ with the source files' sha256s and the licence text.
 
 import argparse
 import importlib.util
-import shutil
 import sys
 from pathlib import Path
 
